@@ -1,0 +1,35 @@
+# Every target bootstraps .venv from nothing: a fresh machine needs only Python 3.11+ and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## demo: build the bundled example digest into preview/ (no account, no network)
+demo: $(STAMP)
+	$(BIN)/digest preview --list daily --out preview
+
+## test: lint, format check and the test suite
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_subscribers.py
+	$(BIN)/python bench/bench_gather.py
+
+clean:
+	rm -rf $(VENV) preview .pytest_cache .ruff_cache

@@ -1,0 +1,68 @@
+"""The `digest` command line. Domain errors become one clear line and a non-zero exit here, and
+only here; every command has help with an example."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+
+from . import __version__
+from .cli_common import CONTEXT, DigestGroup, config_option
+
+log = logging.getLogger("digest")
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    """Warnings by default (skipped files, failed feeds), -v for progress, -vv for debug."""
+    level = (
+        logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    )
+    handler = RichHandler(
+        console=Console(stderr=True),
+        show_time=False,
+        show_path=False,
+        markup=False,
+        rich_tracebacks=False,
+    )
+    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+
+
+@click.group(cls=DigestGroup, context_settings=CONTEXT)
+@config_option
+@click.option("-v", "--verbose", count=True, help="Say more (-vv for debug output).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.version_option(__version__, "-V", "--version", prog_name="digest")
+def main(verbose: int, quiet: bool) -> None:
+    """Gather recent articles, pick their leads and build a newsletter digest.
+
+    Run it in a newsletter folder (one with a digest.toml), or point --config at one.
+
+    \b
+    Examples:
+      digest init my-briefing        # a new newsletter folder
+      digest preview --open          # render the next issue and look at it
+      digest summarise article.html  # just the lead paragraphs of one article
+    """
+    _setup_logging(verbose, quiet)
+
+
+def _register() -> None:
+    from .cli_commands import init, preview, summarise
+    from .cli_gather import gather, sources
+    from .cli_subscribers import subscribers
+
+    for cmd in (init, preview, summarise, gather, sources, subscribers):
+        main.add_command(cmd)
+
+
+_register()
+
+
+def run(args: list[str] | None = None) -> None:  # pragma: no cover - thin wrapper
+    main.main(args=args, prog_name="digest")
+
+
+__all__ = ["main"]

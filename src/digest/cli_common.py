@@ -1,0 +1,49 @@
+"""Pieces every command shares: the error-reporting group, --config, and loading the config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .config import Config, load_config
+from .errors import DigestError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class DigestGroup(click.Group):
+    """A group whose commands report DigestError as a message, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DigestError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+
+
+def _remember_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta["digest.config"] = value
+
+
+def config_option(f: Any) -> Any:
+    """`--config` on every command, so it can be given before or after the command name."""
+    return click.option(
+        "--config",
+        "-c",
+        type=click.Path(dir_okay=True, path_type=str),
+        expose_value=False,
+        is_eager=True,
+        callback=_remember_config,
+        help="The digest.toml to use (default: ./digest.toml).",
+    )(f)
+
+
+def get_config(ctx: click.Context) -> Config:
+    """Load the config once per invocation, from --config or the current folder."""
+    if "digest.loaded" not in ctx.meta:
+        ctx.meta["digest.loaded"] = load_config(ctx.meta.get("digest.config"))
+    return ctx.meta["digest.loaded"]

@@ -1,0 +1,183 @@
+"""Articles from a folder of files: `.txt`, `.md` (optional front matter) and `.html`.
+
+A file that cannot be read, or holds no text, is skipped with a warning naming it; the rest of
+the folder goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+
+from .errors import SourceError
+from .extract import extract_html
+from .models import Article
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+
+
+def read_folder(folder: Path, source: str) -> list[Article]:
+    """Every readable article file in `folder` (not recursive, hidden files ignored)."""
+    if not folder.is_dir():
+        raise SourceError(
+            f"source {source!r}: {folder} is not a folder",
+            "Create it, or fix the `folder` setting of this source in digest.toml.",
+        )
+    articles = []
+    for path in _article_files(folder):
+        try:
+            articles.append(read_article(path, source))
+        except SourceError as exc:
+            log.warning("skipped %s", exc)
+    return articles
+
+
+def _article_files(folder: Path) -> Iterator[Path]:
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        if path.suffix.lower() in SUFFIXES:
+            yield path
+
+
+def read_article(path: Path, source: str | None = None) -> Article:
+    """One article file. Raises SourceError naming the file if it is unreadable or empty."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read it ({exc.strerror})") from None
+    suffix = path.suffix.lower()
+    source = source or path.parent.name
+    if suffix in (".html", ".htm"):
+        article = _from_html(raw, path, source)
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise SourceError(
+                f"{path}: not UTF-8 text (byte {exc.start})", "Save the file as UTF-8."
+            ) from None
+        if suffix == ".txt":
+            article = _from_txt(text, path, source)
+        else:
+            article = _from_markdown(text, path, source)
+    if not article.paragraphs:
+        raise SourceError(f"{path}: no article text in it", "Add the article's text, or remove it.")
+    return article
+
+
+def _paragraphs(text: str) -> tuple[str, ...]:
+    """Paragraphs are separated by blank lines; lines within one are joined."""
+    blocks = text.replace("\r\n", "\n").replace("\r", "\n").split("\n\n")
+    return tuple(
+        " ".join(line.strip() for line in b.splitlines() if line.strip())
+        for b in blocks
+        if b.strip()
+    )
+
+
+def _from_txt(text: str, path: Path, source: str) -> Article:
+    paras = _paragraphs(text)
+    if not paras:
+        raise SourceError(f"{path}: the file is empty", "Add the article's text, or remove it.")
+    return _article(path, source, title=_own_title(paras), paragraphs=paras[1:], meta={})
+
+
+def _own_title(paras: tuple[str, ...]) -> str:
+    """Site exports prefix the headline ("Site News – Headline") and repeat it bare below;
+    when an early paragraph is the first line's tail, that bare headline is the title."""
+    first = paras[0]
+    for p in paras[1:4]:
+        if len(p) < len(first) and first.endswith(p) and len(p.split()) >= 3:
+            return p
+    return first
+
+
+def _from_markdown(text: str, path: Path, source: str) -> Article:
+    try:
+        post = frontmatter.loads(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise SourceError(
+            f"{path}: the front matter is not valid YAML{where}",
+            "Fix it, or remove the block between the --- lines.",
+        ) from None
+    meta = dict(post.metadata)
+    body = [p for p in _paragraphs(post.content)]
+    title = meta.get("title")
+    if not title and body and body[0].startswith("#"):
+        title = body.pop(0).lstrip("#").strip()
+    paras = tuple(_strip_markdown(p) for p in body if not p.startswith(("#", "![", "---")))
+    if not title:
+        title = path.stem.replace("-", " ").replace("_", " ").capitalize()
+    return _article(path, source, title=str(title), paragraphs=paras, meta=meta)
+
+
+def _strip_markdown(p: str) -> str:
+    """Leave the words of a Markdown paragraph: links keep their text, emphasis marks go."""
+    import re
+
+    p = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", p)
+    p = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", p)
+    p = re.sub(r"(\*\*|__|\*|_|`)(\S(?:.*?\S)?)\1", r"\2", p)
+    return p.strip()
+
+
+def _from_html(raw: bytes, path: Path, source: str) -> Article:
+    page = extract_html(raw)
+    meta: dict[str, Any] = {
+        "url": page.url,
+        "date": page.published,
+        "author": page.author,
+        "image": page.image,
+    }
+    title = page.title or path.stem.replace("-", " ").capitalize()
+    return _article(path, source, title=title, paragraphs=page.paragraphs, meta=meta)
+
+
+def _article(
+    path: Path, source: str, *, title: str, paragraphs: tuple[str, ...], meta: dict[str, Any]
+) -> Article:
+    url = meta.get("url") or None
+    published = _as_datetime(meta.get("date"), path)
+    return Article(
+        id=_article_id(path, url),
+        title=title.strip(),
+        source=source,
+        url=str(url) if url else None,
+        published=published,
+        author=str(meta["author"]) if meta.get("author") else None,
+        paragraphs=paragraphs,
+        image=str(meta["image"]) if meta.get("image") else None,
+        image_alt=str(meta["image_alt"]) if meta.get("image_alt") else None,
+    )
+
+
+def _article_id(path: Path, url: str | None) -> str:
+    """Stable across runs: the URL when the file names one, else the file's name in its folder."""
+    key = url or f"file:{path.parent.name}/{path.name}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _as_datetime(value: Any, path: Path) -> datetime:
+    """The front matter's or page's date, else the file's modification time, always in UTC."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str) and value.strip():
+        try:
+            return _as_datetime(datetime.fromisoformat(value.strip()), path)
+        except ValueError:
+            log.warning("%s: date %r is not ISO 8601; using the file's time", path, value)
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
