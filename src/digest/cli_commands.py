@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import webbrowser
 from dataclasses import asdict
 from pathlib import Path
 
@@ -11,7 +13,11 @@ import click
 from .cli_common import CONTEXT, config_option, get_config
 from .errors import SourceError
 from .local import read_article
+from .preview import write_preview
+from .scaffold import scaffold
 from .summarise import summarise as summarise_article
+
+log = logging.getLogger(__name__)
 
 
 @click.command(context_settings=CONTEXT)
@@ -61,22 +67,62 @@ def summarise(path_or_url: str, paragraphs: int, words: int, as_json: bool) -> N
 
 @click.command(context_settings=CONTEXT)
 @config_option
-def preview() -> None:
-    """Render the next issue to files without sending anything.
+@click.option("--list", "-l", "list_name", metavar="NAME", help="The list (default: the first).")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("preview"),
+    show_default=True,
+    help="Folder to write the preview files into.",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open the HTML in your browser.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def preview(list_name: str | None, out: Path, open_browser: bool, as_json: bool) -> None:
+    """Render the next issue to files, without sending or recording anything.
+
+    Writes LIST-DATE.html, .txt and .eml (a complete email any mail client opens) into --out,
+    then prints the paths, the HTML size and the article count.
 
     \b
-    Example:
-      digest preview --list daily --open
+    Examples:
+      digest preview
+      digest preview --list daily --out /tmp/preview --open
     """
-    get_config(click.get_current_context())
+    config = get_config(click.get_current_context())
+    lst = config.get_list(list_name)
+    result = write_preview(config, lst, out)
+    if as_json:
+        click.echo(json.dumps(result.as_json(), indent=2))
+    else:
+        for path in result.paths:
+            click.echo(str(path))
+        plural = "" if result.articles == 1 else "s"
+        click.echo(
+            f"{result.articles} article{plural}, HTML {result.html_bytes / 1000:.1f} KB"
+            + (f", {result.omitted} left out for size" if result.omitted else "")
+        )
+    for warning in result.warnings:
+        log.warning("%s", warning)
+    if open_browser:
+        webbrowser.open(result.paths[0].resolve().as_uri())
 
 
 @click.command(context_settings=CONTEXT)
-@click.argument("directory", type=click.Path(path_type=Path))
-def init(directory: Path) -> None:
-    """Create a new newsletter folder.
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--list", "list_name", default="daily", show_default=True, help="Name of the list.")
+@click.option("--title", help="The newsletter's title (default: from the folder name).")
+def init(directory: Path, list_name: str, title: str | None) -> None:
+    """Create a new, working newsletter folder.
+
+    It holds a digest.toml, a templates/ folder that extends the built-in theme, an empty
+    subscriber list and an articles/ folder with one example article.
 
     \b
     Example:
-      digest init my-briefing
+      digest init my-briefing && cd my-briefing && digest preview --open
     """
+    created = scaffold(directory, list_name=list_name, title=title)
+    for path in created:
+        click.echo(f"created {path}")
+    click.echo(f"\nNext: cd {directory} && digest preview --open")

@@ -26,7 +26,9 @@ class Gathered:
     problems: tuple[str, ...] = ()
 
 
-def gather(config: Config, lst: ListConfig, *, now: datetime | None = None) -> Gathered:
+def gather(
+    config: Config, lst: ListConfig, *, now: datetime | None = None, since: datetime | None = None
+) -> Gathered:
     """The list's next issue's articles, newest first, each with its lead picked."""
     _ = now or datetime.now(UTC)
     found: list[Article] = []
