@@ -238,7 +238,7 @@ def _render_template(
     env: jinja2.Environment, folders: list[Path], name: str, values: dict[str, Any]
 ) -> str:
     try:
-        template = env.get_template(name)
+        return env.get_template(name).render(values)
     except jinja2.TemplateNotFound as exc:
         searched = ", ".join(str(f) for f in folders)
         raise TemplateError(
@@ -246,10 +246,6 @@ def _render_template(
             f"Create it in {folders[0]}, or extend the built-in one with "
             '{% extends "default:' + name + '" %}.',
         ) from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise _syntax_error(exc) from None
-    try:
-        return template.render(values)
     except jinja2.TemplateSyntaxError as exc:
         raise _syntax_error(exc) from None
     except jinja2.TemplateError as exc:
