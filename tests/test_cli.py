@@ -1,0 +1,141 @@
+"""The command line as a person uses it: preview, init, help on every command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from digest.cli import main
+
+DIGEST = Path(sys.executable).parent / "digest"
+
+
+def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None
+        yield (*prefix, name), cmd
+        if isinstance(cmd, click.Group):
+            yield from _all_commands(cmd, (*prefix, name))
+
+
+COMMANDS = [path for path, _ in _all_commands(main)]
+
+
+@pytest.mark.parametrize("path", [(), *COMMANDS], ids=lambda p: " ".join(p) or "digest")
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_every_command_has_help_with_an_example(path: tuple[str, ...], flag: str) -> None:
+    result = CliRunner().invoke(main, [*path, flag])
+    assert result.exit_code == 0, result.output
+    assert "Example" in result.output, f"digest {' '.join(path)} --help shows no example"
+    assert "digest " in result.output.split("Example", 1)[1]
+
+
+def test_readme_mentions_every_top_level_command() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for path in COMMANDS:
+        if len(path) == 1:
+            assert f"digest {path[0]}" in readme, f"README does not mention digest {path[0]}"
+
+
+def test_preview_writes_three_files_and_reports(newsletter: Path) -> None:
+    out = newsletter / "out"
+    result = CliRunner().invoke(main, ["preview", "-c", str(newsletter), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) == 3
+    assert {Path(n).suffix for n in names} == {".html", ".txt", ".eml"}
+    assert all(Path(line).name in names for line in lines[:3])
+    assert lines[3].startswith("3 articles, HTML ") and lines[3].endswith(" KB")
+
+
+def test_preview_json(newsletter: Path) -> None:
+    out = newsletter / "out"
+    result = CliRunner().invoke(main, ["preview", "-c", str(newsletter), "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["articles"] == 3 and data["omitted"] == 0
+    assert Path(data["eml"]).read_bytes().startswith(b"From: ")
+    assert data["html_bytes"] == Path(data["html"]).stat().st_size
+
+
+def test_preview_records_nothing(newsletter: Path) -> None:
+    """Previewing twice shows the same issue: nothing is marked sent, no subscriber touched."""
+    csv_before = (newsletter / "subscribers" / "daily.csv").read_bytes()
+    outputs = []
+    for n in range(2):
+        out = newsletter / f"out{n}"
+        result = CliRunner().invoke(main, ["preview", "-c", str(newsletter), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        outputs.append(next(out.glob("*.txt")).read_text(encoding="utf-8"))
+    assert outputs[0] == outputs[1]
+    assert "3 stories today" in outputs[1]
+    assert (newsletter / "subscribers" / "daily.csv").read_bytes() == csv_before
+
+
+def test_preview_skips_bad_article_and_goes_on(newsletter: Path) -> None:
+    (newsletter / "articles" / "empty.txt").write_text("", encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["preview", "-c", str(newsletter), "-o", str(newsletter / "o")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "empty.txt" in result.stderr
+    assert "3 articles" in result.stdout
+
+
+def test_no_articles_is_a_plain_message_and_nothing_written(newsletter: Path) -> None:
+    for f in (newsletter / "articles").iterdir():
+        f.unlink()
+    out = newsletter / "out"
+    result = CliRunner().invoke(main, ["preview", "-c", str(newsletter), "-o", str(out)])
+    assert result.exit_code == 1
+    assert "no new articles for list 'daily'" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_summarise_missing_file() -> None:
+    result = CliRunner().invoke(main, ["summarise", "/no/such/article.txt"])
+    assert result.exit_code == 1
+    assert "/no/such/article.txt: no such file" in result.output
+
+
+def test_init_makes_a_working_newsletter_outside_the_repo(tmp_path: Path) -> None:
+    """The installed command, run in a folder far from this repository, uses the packaged theme."""
+    run = subprocess.run(
+        [str(DIGEST), "init", "my-briefing", "--title", 'Morning "Notes"'],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    folder = tmp_path / "my-briefing"
+    assert (folder / "subscribers" / "daily.csv").read_text() == (
+        "email,name,status,subscribed_at,unsubscribed_at,topics,timezone\n"
+    )
+    preview = subprocess.run(
+        [str(DIGEST), "preview", "--json"], cwd=folder, capture_output=True, text=True, check=False
+    )
+    assert preview.returncode == 0, preview.stderr
+    data = json.loads(preview.stdout)
+    assert data["articles"] == 1
+    html = Path(folder / data["html"]).read_text(encoding="utf-8")
+    assert 'Morning "Notes"' in html or "Morning &#34;Notes&#34;" in html
+    assert "Welcome to your new digest" in html
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", str(tmp_path / "n")]).exit_code == 0
+    again = runner.invoke(main, ["init", str(tmp_path / "n")])
+    assert again.exit_code == 1
+    assert "already exists" in again.output
