@@ -1,0 +1,119 @@
+"""What a reader sees, in a real browser (Debian's chromium, driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from conftest import NOW
+
+from digest.compose import render
+from digest.config import load_config
+from digest.models import Article, Digest
+from digest.personalise import Reader, fill
+from digest.preview import write_preview
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None and os.environ.get("CI"):
+    raise RuntimeError("CI must install Debian's chromium (see .ci/run) for the browser tests")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium); CI installs it"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
+def _open(browser, path: Path, width: int):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.route("http*://**", lambda route: route.abort())  # an email must not need the network
+    page.goto(path.resolve().as_uri())
+    return page
+
+
+def _long_digest(tmp_path: Path, newsletter: Path) -> Path:
+    """20 articles, one with a long unbroken URL in its lead: the worst case for a phone."""
+    lead = "See https://example.com/" + "a" * 120 + " for the full report on this."
+    arts = tuple(
+        Article(
+            id=str(i),
+            title=f"A fairly long headline for story number {i} that wraps on small screens",
+            source="Example Source",
+            url=f"https://example.com/{i}",
+            published=datetime(2026, 11, 24, tzinfo=UTC),
+            lead=(lead if i == 3 else "An ordinary first paragraph of a lead. " * 6,),
+        )
+        for i in range(20)
+    )
+    config = load_config(newsletter / "digest.toml")
+    r = render(Digest("daily", "d", NOW.date(), "Title", arts), config.get_list("daily"), None)
+    html = fill(r.html, Reader("r@example.com", "https://example.com/u"), escape=True)
+    path = tmp_path / "long.html"
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def test_phone_width_has_no_sideways_scroll(browser, tmp_path: Path, newsletter: Path) -> None:
+    for path in (
+        write_preview(
+            load_config(newsletter / "digest.toml"),
+            load_config(newsletter / "digest.toml").get_list("daily"),
+            tmp_path / "p",
+            now=NOW,
+        ).paths[0],
+        _long_digest(tmp_path, newsletter),
+    ):
+        page = _open(browser, path, 375)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('h2')).fontSize)")
+        assert size >= 18
+        body = page.evaluate(
+            "parseFloat(getComputedStyle(document.querySelectorAll('h2 ~ p')[1]).fontSize)"
+        )
+        assert body >= 15
+        page.close()
+
+
+def test_desktop_width_is_a_600px_column(browser, tmp_path: Path, newsletter: Path) -> None:
+    config = load_config(newsletter / "digest.toml")
+    path = write_preview(config, config.get_list("daily"), tmp_path / "p", now=NOW).paths[0]
+    page = _open(browser, path, 1024)
+    widths = page.evaluate(
+        "[...document.querySelectorAll('h2')].map(h => h.closest('table').closest('div')"
+        ".getBoundingClientRect().width)"
+    )
+    assert widths and all(w <= 600 for w in widths)
+    column = page.evaluate(
+        "document.querySelector('body > div > div').getBoundingClientRect().width"
+    )
+    assert column == 600
+    unsubscribe = page.get_by_role("link", name="Unsubscribe")
+    assert unsubscribe.is_visible()
+    assert unsubscribe.get_attribute("href").startswith("https://news.example.org/unsubscribe")
+    assert page.locator("h2").count() == 3
+    links = page.locator("h2 a")
+    assert links.count() == 2  # the NATO example has no URL, so its headline is not a link
+    assert links.first.is_visible()
+    page.close()
