@@ -6,6 +6,7 @@ render. A digest whose HTML would pass Gmail's clipping size drops its last arti
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -76,8 +77,13 @@ class TemplateContext:
         return d
 
 
+@functools.lru_cache(maxsize=8)
 def make_environment(user_templates: Path | None) -> jinja2.Environment:
-    """User templates first, then the built-in theme; the theme is also `default:NAME`."""
+    """User templates first, then the built-in theme; the theme is also `default:NAME`.
+
+    Cached: compiling the templates is most of a render's cost, and Jinja re-reads a template
+    whose file changed, so an edited template still shows up in the next preview.
+    """
     builtin = jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES))
     loaders: list[jinja2.BaseLoader] = []
     if user_templates is not None and user_templates.is_dir():
