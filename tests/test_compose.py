@@ -250,3 +250,16 @@ def test_eml_is_multipart_alternative_with_both_parts(newsletter: Path) -> None:
     assert "<https://news.example.org/unsubscribe?list=daily&preview=1>" == msg["List-Unsubscribe"]
     html = msg.get_body(("html",)).get_content()
     assert "https://news.example.org/unsubscribe?list=daily&amp;preview=1" in html
+
+
+def test_docs_list_every_name_a_template_can_use() -> None:
+    from dataclasses import fields
+
+    from digest.compose import ArticleView, TemplateContext
+    from digest.personalise import PLACEHOLDER_READER
+
+    doc = (Path(__file__).parent.parent / "docs" / "templates.md").read_text(encoding="utf-8")
+    names = [f.name for f in fields(TemplateContext)] + [f.name for f in fields(ArticleView)]
+    names += list(PLACEHOLDER_READER)
+    missing = [n for n in names if f"| `{n}` |" not in doc]
+    assert missing == [], f"docs/templates.md does not describe: {missing}"
