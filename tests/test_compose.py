@@ -247,7 +247,7 @@ def test_eml_is_multipart_alternative_with_both_parts(newsletter: Path) -> None:
     assert parts == ["text/plain", "text/html"]
     assert msg["From"] == "The Daily Example <daily@example.com>"
     assert msg["Subject"].startswith("The Daily Example, 24 Nov 2026: ")
-    assert "<https://news.example.org/unsubscribe?list=daily&preview=1>" == msg["List-Unsubscribe"]
+    assert msg["List-Unsubscribe"] == "<https://news.example.org/unsubscribe?list=daily&preview=1>"
     html = msg.get_body(("html",)).get_content()
     assert "https://news.example.org/unsubscribe?list=daily&amp;preview=1" in html
 
