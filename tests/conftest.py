@@ -51,6 +51,10 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture
 def newsletter(tmp_path: Path) -> Path:
     """A newsletter folder with the example articles, their times fixed so output is stable."""
+    return make_newsletter(tmp_path)
+
+
+def make_newsletter(tmp_path: Path) -> Path:
     root = tmp_path / "news"
     shutil.copytree(EXAMPLE_ARTICLES, root / "articles")
     stamp = datetime(2026, 11, 24, 5, 0, tzinfo=UTC).timestamp()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import NOW
+from conftest import NOW, make_newsletter
 
 from digest.compose import render
 from digest.config import load_config
@@ -26,7 +26,18 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The emails to look at, rendered before the browser starts: Playwright's sync API runs
+    an event loop on this thread, and gathering runs its own."""
+    tmp = tmp_path_factory.mktemp("pages")
+    root = make_newsletter(tmp)
+    config = load_config(root / "digest.toml")
+    example = write_preview(config, config.get_list("daily"), tmp / "p", now=NOW).paths[0]
+    return {"example": example, "long": _long_digest(tmp, root)}
+
+
+@pytest.fixture(scope="module")
+def browser(pages: dict[str, Path]) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -75,16 +86,8 @@ def _long_digest(tmp_path: Path, newsletter: Path) -> Path:
     return path
 
 
-def test_phone_width_has_no_sideways_scroll(browser, tmp_path: Path, newsletter: Path) -> None:
-    for path in (
-        write_preview(
-            load_config(newsletter / "digest.toml"),
-            load_config(newsletter / "digest.toml").get_list("daily"),
-            tmp_path / "p",
-            now=NOW,
-        ).paths[0],
-        _long_digest(tmp_path, newsletter),
-    ):
+def test_phone_width_has_no_sideways_scroll(browser, pages: dict[str, Path]) -> None:
+    for path in pages.values():
         page = _open(browser, path, 375)
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
         size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('h2')).fontSize)")
@@ -96,10 +99,8 @@ def test_phone_width_has_no_sideways_scroll(browser, tmp_path: Path, newsletter:
         page.close()
 
 
-def test_desktop_width_is_a_600px_column(browser, tmp_path: Path, newsletter: Path) -> None:
-    config = load_config(newsletter / "digest.toml")
-    path = write_preview(config, config.get_list("daily"), tmp_path / "p", now=NOW).paths[0]
-    page = _open(browser, path, 1024)
+def test_desktop_width_is_a_600px_column(browser, pages: dict[str, Path]) -> None:
+    page = _open(browser, pages["example"], 1024)
     widths = page.evaluate(
         "[...document.querySelectorAll('h2')].map(h => h.closest('table').closest('div')"
         ".getBoundingClientRect().width)"
