@@ -1,32 +1,66 @@
-"""Pick an article's lead: its first real paragraphs, in a word budget, cut at a sentence end."""
+"""Pick an article's lead: its first real paragraphs, in a word budget, cut at a sentence end.
+
+The picker works by form, not by lists of phrases: a lead paragraph is prose (long enough,
+sentence-shaped, in sentence case, with at least one real sentence in it) and is not the
+headline again. That rejects bylines, datelines standing alone, photo credits, captions that end
+in a credit, "share this" and "read more" lines and other page furniture in any language that
+writes sentences this way.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
+from difflib import SequenceMatcher
 
 from .models import Article
 
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"”’)\]]))\s+")
+MIN_WORDS = 8
+"""A lead paragraph has at least this many words; shorter lines are headings and furniture."""
+
+_TERMINAL = ".!?…"
+_CLOSERS = "\"'”’»"
+# A possible sentence end: . ! ? … (optionally inside closing quotes or brackets), then space and
+# a capital, digit or opening quote. `split_sentences` rules out abbreviations ("Gov.", "U.S.").
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’»)\]]?\s+(?=[\"'“‘«(\[]?[A-Z0-9])")
+_ABBREVIATION = re.compile(r"(?:^|\s)(?:[A-Z][a-z]{0,2}|(?:[A-Za-z]\.)+[A-Za-z])\.$")
 
 
 def pick_lead(
     paragraphs: Sequence[str], title: str = "", *, max_paragraphs: int = 2, max_words: int = 90
 ) -> tuple[str, ...]:
-    """The first `max_paragraphs` prose paragraphs, together at most about `max_words` words."""
+    """The first `max_paragraphs` prose paragraphs, together at most `max_words` words.
+
+    Paragraphs that are not prose (see `is_prose`) are skipped. Each picked paragraph is kept
+    whole when it fits what is left of the budget; otherwise only its leading sentences that
+    fit are kept, and the lead ends there. Cuts are always at a sentence end, never mid-word.
+
+    A lead is never empty when the article has prose: if the first paragraph's first sentence
+    alone is longer than the budget, that sentence is kept whole (going over the budget),
+    because half a sentence reads worse than a long one. Only a "sentence" of more than twice
+    the budget (a paragraph with no sentence punctuation at all) is cut at the last word that
+    fits, and marked with "…".
+    """
     lead: list[str] = []
     budget = max_words
     for p in paragraphs:
         if len(lead) >= max_paragraphs or budget <= 0:
             break
-        if not _is_prose(p, title):
+        if not is_prose(p, title):
             continue
-        cut = _fit(p, budget) if lead else _fit(p, max(budget, 1))
-        if not cut:
-            break
-        lead.append(cut)
-        budget -= len(cut.split())
+        text = _clean(p)
+        if _words(text) <= budget:
+            lead.append(text)
+            budget -= _words(text)
+            continue
+        cut = _fit(text, budget)
+        if cut:
+            lead.append(cut)
+        elif not lead:
+            lead.append(_first_sentence(text, max_words))
+        break
     return tuple(lead)
 
 
@@ -38,25 +72,95 @@ def summarise(article: Article, *, max_paragraphs: int = 2, max_words: int = 90)
     return replace(article, lead=lead)
 
 
-def _is_prose(p: str, title: str) -> bool:
-    words = p.split()
-    if len(words) < 8:
+def is_prose(paragraph: str, title: str = "") -> bool:
+    """Whether a paragraph can be part of a lead.
+
+    It must have at least `MIN_WORDS` words and one sentence of at least `MIN_WORDS` words
+    (so "Like this story? Share it!" lines do not count), not be the headline or a near copy of
+    it, and read as a sentence: end with sentence punctuation (closing quotes and a trailing
+    emoji aside), or, lacking that, be long and in sentence case (few capitalised words), which a
+    headline, byline, credit or list of links is not.
+    """
+    text = _clean(paragraph)
+    words = text.split()
+    if len(words) < MIN_WORDS or (title and _like_title(text, title)):
         return False
-    if title and p.strip().lower() in title.lower():
+    if max(_words(s) for s in split_sentences(text)) < MIN_WORDS:
         return False
-    return p.rstrip()[-1:] in '.!?"”’)…:'
+    end = _strip_trailing_symbols(text).rstrip(_CLOSERS)
+    if end[-1:] in _TERMINAL + ":":
+        return True
+    if end.endswith(")") and end[-2:-1] in _TERMINAL:
+        return True
+    capitalised = sum(1 for w in words if w[:1].isupper())
+    return len(words) >= 12 and capitalised / len(words) <= 0.3 and "|" not in text
 
 
-def _fit(p: str, budget: int) -> str:
-    """The paragraph whole if it fits, else its leading sentences that fit (never mid-word)."""
-    if len(p.split()) <= budget:
-        return p
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a paragraph (abbreviations such as "Gov." or "U.S." do not end one)."""
+    out: list[str] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        before = text[start : m.start()]
+        if _ABBREVIATION.search(before):
+            continue
+        out.append(text[start : m.end()].strip())
+        start = m.end()
+    out.append(text[start:].strip())
+    return [s for s in out if s]
+
+
+def _like_title(text: str, title: str) -> bool:
+    """The headline, the headline with the site's name, or a near copy of it."""
+    a, t = _norm(text), _norm(title)
+    if not a or not t:
+        return False
+    if a in t or (t in a and len(a) <= 1.5 * len(t)):
+        return True
+    return len(a) <= 2 * len(t) and SequenceMatcher(None, a, t).ratio() >= 0.8
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _strip_trailing_symbols(text: str) -> str:
+    """Without trailing emoji, symbols and hashtags (`... on KLOOK! 🙂`, `... #ad`)."""
+    words = text.split()
+    while words and (
+        words[-1].startswith("#")
+        or all(unicodedata.category(c)[0] in "SZC" or c in "\ufe0f\u200d" for c in words[-1])
+    ):
+        words.pop()
+    return " ".join(words)
+
+
+def _fit(text: str, budget: int) -> str:
+    """The leading sentences of `text` that fit in `budget` words ("" if the first does not)."""
     out: list[str] = []
     used = 0
-    for sentence in _SENTENCE_END.split(p):
-        n = len(sentence.split())
+    for sentence in split_sentences(text):
+        n = _words(sentence)
         if used + n > budget:
             break
         out.append(sentence)
         used += n
     return " ".join(out)
+
+
+def _first_sentence(text: str, max_words: int) -> str:
+    """The first sentence whole, unless it is over twice the budget: then its first
+    `max_words` words and "…"."""
+    first = split_sentences(text)[0]
+    words = first.split()
+    if len(words) <= 2 * max_words:
+        return first
+    return " ".join(words[:max_words]).rstrip(",;:-–—") + "…"
