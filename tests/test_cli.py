@@ -139,3 +139,18 @@ def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
     again = runner.invoke(main, ["init", str(tmp_path / "n")])
     assert again.exit_code == 1
     assert "already exists" in again.output
+
+
+def test_summarise_takes_lead_settings_from_the_list(newsletter: Path) -> None:
+    article = str(newsletter / "articles" / "nato-permanent-presence.txt")
+    cfg = newsletter / "digest.toml"
+    runner = CliRunner()
+    two = runner.invoke(main, ["summarise", article, "-c", str(cfg)])
+    assert two.exit_code == 0, two.output
+    assert len(two.output.strip().split("\n\n")) == 2
+    cfg.write_text(cfg.read_text().replace('language = "en"', 'language = "en"\nparagraphs = 1'))
+    one = runner.invoke(main, ["summarise", article, "-c", str(cfg)])
+    assert one.output.strip().startswith("The secretary general of the military alliance said")
+    assert len(one.output.strip().split("\n\n")) == 1
+    flag = runner.invoke(main, ["summarise", article, "-c", str(cfg), "--paragraphs", "3"])
+    assert len(flag.output.strip().split("\n\n")) == 3

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .cli_common import CONTEXT, config_option, get_config
+from .config import find_config
 from .errors import SourceError
 from .local import read_article
 from .preview import write_preview
@@ -23,24 +24,30 @@ log = logging.getLogger(__name__)
 @click.command(context_settings=CONTEXT)
 @config_option
 @click.argument("path_or_url")
+@click.option("--list", "-l", "list_name", metavar="NAME", help="Use this list's lead settings.")
 @click.option(
     "--paragraphs",
     "-n",
     type=click.IntRange(min=1),
-    default=2,
-    show_default=True,
-    help="How many lead paragraphs to pick.",
+    help="How many lead paragraphs to pick (default: the list's, else 2).",
 )
 @click.option(
     "--words",
     type=click.IntRange(min=10),
-    default=90,
-    show_default=True,
-    help="Word budget for the whole lead.",
+    help="Word budget for the whole lead (default: the list's, else 90).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the whole article record as JSON.")
-def summarise(path_or_url: str, paragraphs: int, words: int, as_json: bool) -> None:
+def summarise(
+    path_or_url: str,
+    list_name: str | None,
+    paragraphs: int | None,
+    words: int | None,
+    as_json: bool,
+) -> None:
     """Print the lead paragraphs of one article (a .txt, .md or .html file, or a URL).
+
+    In a newsletter folder (or with --config) the list's `paragraphs` and `lead_words`
+    settings apply unless --paragraphs and --words say otherwise.
 
     \b
     Examples:
@@ -56,7 +63,12 @@ def summarise(path_or_url: str, paragraphs: int, words: int, as_json: bool) -> N
         if not path.exists():
             raise SourceError(f"{path}: no such file", "Give the path of an article file or a URL.")
         article = read_article(path)
-    article = summarise_article(article, max_paragraphs=paragraphs, max_words=words)
+    ctx = click.get_current_context()
+    if ctx.meta.get("digest.config") or find_config().exists() or list_name:
+        lst = get_config(ctx).get_list(list_name)
+        paragraphs = paragraphs or lst.paragraphs
+        words = words or lst.lead_words
+    article = summarise_article(article, max_paragraphs=paragraphs or 2, max_words=words or 90)
     if as_json:
         record = asdict(article)
         record["published"] = article.published.isoformat() if article.published else None
