@@ -12,9 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## demo: build the bundled example digest into preview/ (no account, no network)
+## demo: build the bundled example digest into preview/ (no account, no network); --since
+## reaches back to the example feed's items, which are dated November 2026
 demo: $(STAMP)
-	$(BIN)/digest preview --list daily --out preview
+	$(BIN)/digest preview --list daily --out preview --since 2026-11-01
 
 ## test: lint, format check and the test suite
 test: $(STAMP)

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .cli_common import CONTEXT, config_option, get_config
+from .cli_gather import parse_since
 from .config import find_config
 from .errors import SourceError
 from .local import read_article
@@ -88,9 +89,18 @@ def summarise(
     show_default=True,
     help="Folder to write the preview files into.",
 )
+@click.option(
+    "--since",
+    "since_text",
+    metavar="WHEN",
+    help="Take feed items published since WHEN (2d, 12h, or an ISO date) instead of since the "
+    "last sent issue.",
+)
 @click.option("--open", "open_browser", is_flag=True, help="Open the HTML in your browser.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def preview(list_name: str | None, out: Path, open_browser: bool, as_json: bool) -> None:
+def preview(
+    list_name: str | None, out: Path, since_text: str | None, open_browser: bool, as_json: bool
+) -> None:
     """Render the next issue to files, without sending or recording anything.
 
     Writes LIST-DATE.html, .txt and .eml (a complete email any mail client opens) into --out,
@@ -100,10 +110,12 @@ def preview(list_name: str | None, out: Path, open_browser: bool, as_json: bool)
     Examples:
       digest preview
       digest preview --list daily --out /tmp/preview --open
+      digest preview --since 2026-11-01
     """
     config = get_config(click.get_current_context())
     lst = config.get_list(list_name)
-    result = write_preview(config, lst, out)
+    since = parse_since(since_text, lst.zone) if since_text else None
+    result = write_preview(config, lst, out, since=since)
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2))
     else:

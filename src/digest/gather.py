@@ -1,21 +1,60 @@
-"""Gather the articles for a list's next issue from its sources, newest first, with leads.
+"""Gather the articles for a list's next issue: recent, new, deduplicated, newest first, with leads.
 
-Placeholder for the foundation: reads folder sources only. Feeds, state and the no-repeat rule
-arrive with issue 4.
+The rules, in the order they apply:
+
+1. Every source of the list is read at once (bounded by `FetchLimits.concurrency`): a feed URL
+   with a conditional GET, a local feed file, or a folder of article files. A source that fails
+   becomes one line in `Gathered.problems` and a logged warning; the others go on. A feed that
+   fails but was read before gives the entries of its last good answer.
+2. **The window.** A feed item is recent when it was published at or after the window start:
+   `since` when given, else the list's last sent issue or the look-back (`lookback_hours`,
+   default 24) before now, whichever is earlier. An item without a date counts as published
+   when digest first saw it. Items already sent are excluded by the no-repeat rule, so a
+   window that overlaps the last issue repeats nothing; it only catches items published just
+   before that issue went out but fetched after.
+   **Folder articles** are the user's own and new until sent, whatever their age: the window
+   does not apply to them.
+3. **No repeats.** An item whose id or canonical URL is in a sent issue of this list is out.
+   Gathering itself never marks anything sent: the delivery stage calls `State.record_issue`.
+4. **One copy.** The same id or canonical URL from two sources is one item; the copy with the
+   most text is kept.
+5. **Leads.** Newest first, each item gets its lead from `summarise`. When the feed's text is
+   shorter than the lead needs (fewer paragraphs and fewer words than the list asks for) and
+   the source's `full_text` is `auto`, or when it is `always`, the article page is fetched and
+   its text (trafilatura, via `extract_html`) used if it gives the longer lead. Items with no
+   lead at all are left out. At most `max_articles` are returned.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from .config import Config, ListConfig
+from .config import Config, ListConfig, SourceConfig
+from .errors import SourceError
+from .extract import extract_html
+from .feeds import Entry, ParsedFeed, parse_feed
+from .fetch import PAGE_ACCEPT, Fetcher, FetchLimits
+from .identity import canonical_url
 from .local import read_folder
 from .models import Article
+from .state import CachedFeed, CachedPage, SourceHealth, State
 from .summarise import summarise
 
+__all__ = ["Gathered", "check_sources", "gather", "gather_async"]
+
 log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+"""Called as `progress(done, total, source_name)` each time a source has been read."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -24,20 +63,465 @@ class Gathered:
 
     articles: tuple[Article, ...]
     problems: tuple[str, ...] = ()
+    since: datetime | None = None
+    """The window start used for feed items."""
+    sources: tuple[SourceHealth, ...] = ()
+    """How each source did in this run."""
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    article: Article
+    canonical: str | None
+    source: SourceConfig
+    from_folder: bool
+
+
+@dataclass(frozen=True)
+class _SourceRead:
+    source: SourceConfig
+    candidates: tuple[_Candidate, ...]
+    problems: tuple[str, ...]
+    health: SourceHealth
 
 
 def gather(
-    config: Config, lst: ListConfig, *, now: datetime | None = None, since: datetime | None = None
+    config: Config,
+    lst: ListConfig,
+    *,
+    now: datetime | None = None,
+    since: datetime | None = None,
+    limits: FetchLimits | None = None,
+    progress: Progress | None = None,
 ) -> Gathered:
-    """The list's next issue's articles, newest first, each with its lead picked."""
-    _ = now or datetime.now(UTC)
-    found: list[Article] = []
-    for source in config.sources_for(lst):
-        if source.kind == "folder":
-            from pathlib import Path
+    """The list's next issue's articles, newest first, each with its lead picked.
 
-            items = read_folder(Path(source.location), source.name)
-            found.extend(items[: source.max_items] if source.max_items else items)
-    found.sort(key=lambda a: a.published or datetime.min.replace(tzinfo=UTC), reverse=True)
-    leads = [summarise(a, max_paragraphs=lst.paragraphs, max_words=lst.lead_words) for a in found]
-    return Gathered(articles=tuple(a for a in leads if a.lead)[: lst.max_articles])
+    Never raises for a bad feed (see `Gathered.problems`); raises SourceError only when the
+    list has no sources at all or the state database cannot be opened.
+    """
+    return asyncio.run(
+        gather_async(config, lst, now=now, since=since, limits=limits, progress=progress)
+    )
+
+
+async def gather_async(
+    config: Config,
+    lst: ListConfig,
+    *,
+    now: datetime | None = None,
+    since: datetime | None = None,
+    limits: FetchLimits | None = None,
+    progress: Progress | None = None,
+) -> Gathered:
+    """`gather` for callers that already run an event loop."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    sources = config.sources_for(lst)
+    if not sources:
+        raise SourceError(
+            f"{config.path}: list {lst.name!r} has no sources",
+            'Add a [[sources]] block with `feed = "https://…"` or `folder = "articles"`.',
+        )
+    with State.open(config.state_dir) as state:
+        async with Fetcher(limits) as fetcher:
+            run = _Run(state, fetcher, now)
+            t0 = time.perf_counter()
+            reads = await run.read_all(sources, progress)
+            t1 = time.perf_counter()
+            start = since.astimezone(UTC) if since else _window_start(state, lst, now)
+            candidates = run.select(reads, lst, start)
+            t2 = time.perf_counter()
+            articles = await run.with_leads(candidates, lst)
+            log.info(
+                "read %d sources in %.2f s, chose %d new items in %.2f s, leads in %.2f s",
+                len(sources),
+                t1 - t0,
+                len(candidates),
+                t2 - t1,
+                time.perf_counter() - t2,
+            )
+    problems = [p for r in reads for p in r.problems] + run.late_problems
+    return Gathered(
+        articles=tuple(articles),
+        problems=tuple(problems),
+        since=start,
+        sources=tuple(r.health for r in reads),
+    )
+
+
+def check_sources(
+    config: Config,
+    *,
+    now: datetime | None = None,
+    limits: FetchLimits | None = None,
+    progress: Progress | None = None,
+) -> tuple[SourceHealth, ...]:
+    """Read every configured source now (conditional GET) and report its health."""
+
+    async def run() -> tuple[SourceHealth, ...]:
+        when = (now or datetime.now(UTC)).astimezone(UTC)
+        with State.open(config.state_dir) as state:
+            async with Fetcher(limits) as fetcher:
+                run = _Run(state, fetcher, when)
+                reads = await run.read_all(config.sources, progress)
+        return tuple(r.health for r in reads)
+
+    if not config.sources:
+        raise SourceError(
+            f"{config.path}: no sources are configured",
+            'Add a [[sources]] block with `feed = "https://…"` or `folder = "articles"`.',
+        )
+    return asyncio.run(run())
+
+
+def _window_start(state: State, lst: ListConfig, now: datetime) -> datetime:
+    lookback = now - timedelta(hours=lst.lookback_hours)
+    last = state.last_sent(lst.name)
+    return min(last, lookback) if last else lookback
+
+
+def _words(paragraphs: Sequence[str]) -> int:
+    return sum(len(p.split()) for p in paragraphs)
+
+
+def looks_like_teaser(paragraphs: Sequence[str], max_paragraphs: int = 2, words: int = 90) -> bool:
+    """For source health only, and cheap: fewer real paragraphs (8+ words) and words than a
+    default lead needs. Gathering itself decides with the list's own lead settings."""
+    prose = [p for p in paragraphs if len(p.split()) >= 8]
+    return len(prose) < max_paragraphs and _words(prose) < words
+
+
+def _label(source: SourceConfig) -> str:
+    """How a problem line names a source: its name, and its address when that differs."""
+    if source.kind == "feed" and source.name != source.location:
+        return f"{source.name} ({source.location})"
+    return source.name
+
+
+class _Run:
+    """One gathering run: the state, the HTTP client and the problems met after reading."""
+
+    def __init__(self, state: State, fetcher: Fetcher, now: datetime) -> None:
+        self.state = state
+        self.fetcher = fetcher
+        self.now = now
+        self.late_problems: list[str] = []
+
+    # Reading sources.
+
+    async def read_all(
+        self, sources: Sequence[SourceConfig], progress: Progress | None
+    ) -> list[_SourceRead]:
+        done = 0
+
+        async def one(source: SourceConfig) -> _SourceRead:
+            nonlocal done
+            try:
+                read = await self.read(source)
+            except Exception as exc:  # a bug must not cost the other sources their items
+                log.exception("reading %s failed", source.name)
+                read = self._failed(source, f"unexpected error: {type(exc).__name__}: {exc}")
+            for line in read.problems:
+                log.warning("%s", line)
+            done += 1
+            if progress:
+                progress(done, len(sources), source.name)
+            return read
+
+        return list(await asyncio.gather(*(one(s) for s in sources)))
+
+    async def read(self, source: SourceConfig) -> _SourceRead:
+        if source.kind == "folder":
+            return await self._read_folder(source)
+        if source.is_remote:
+            return await self._read_remote(source)
+        return await self._read_file(source)
+
+    def _failed(self, source: SourceConfig, reason: str, line: str | None = None) -> _SourceRead:
+        health = SourceHealth(
+            name=source.name,
+            kind=source.kind,
+            location=source.location,
+            checked_at=self.now,
+            status="error",
+            last_success=None,
+            items=0,
+            missing_dates=0,
+            teasers=0,
+            problem=reason,
+        )
+        self.state.record_health(health)
+        return _SourceRead(source, (), (line or f"{_label(source)}: {reason}",), health)
+
+    async def _read_folder(self, source: SourceConfig) -> _SourceRead:
+        try:
+            articles = await asyncio.to_thread(read_folder, Path(source.location), source.name)
+        except SourceError as exc:  # its message names the source and the folder already
+            return self._failed(source, exc.message, line=exc.message)
+        articles.sort(key=lambda a: a.published or _EPOCH, reverse=True)
+        health = SourceHealth(
+            name=source.name,
+            kind="folder",
+            location=source.location,
+            checked_at=self.now,
+            status="folder",
+            last_success=self.now,
+            items=len(articles),
+            missing_dates=0,
+            teasers=0,
+        )
+        self.state.record_health(health)
+        cands = tuple(_Candidate(a, canonical_url(a.url), source, True) for a in articles)
+        return _SourceRead(source, cands, (), health)
+
+    async def _read_file(self, source: SourceConfig) -> _SourceRead:
+        path = Path(source.location)
+        cap = self.fetcher.limits.max_bytes
+        try:
+            size = path.stat().st_size
+            if size > cap:
+                return self._failed(source, f"the file is {size >> 20} MB, over the cap; not read")
+            body = path.read_bytes()
+        except OSError as exc:
+            return self._failed(source, f"cannot read the feed file ({exc.strerror})")
+        parsed = parse_feed(body, url=source.location)
+        return self._from_entries(source, parsed.entries, parsed.problems, "file", None)
+
+    async def _read_remote(self, source: SourceConfig) -> _SourceRead:
+        url = source.location
+        result = await self._fetch_feed(url)
+        if isinstance(result, _Page):
+            log.warning(
+                "%s: %s is a web page; using the feed it links to, %s (put that URL in "
+                "digest.toml to save a request)",
+                source.name,
+                url,
+                result.feed_url,
+            )
+            page_url = result.feed_url
+            result = await self._fetch_feed(page_url, follow_links=False)
+            if isinstance(result, _Page):  # pragma: no cover - follow_links=False never returns it
+                return self._failed(source, "the linked feed is another web page")
+            return self._from_entries(
+                source, result.entries, result.problems, result.status, page_url, result.ok
+            )
+        return self._from_entries(
+            source, result.entries, result.problems, result.status, None, result.ok
+        )
+
+    async def _fetch_feed(self, url: str, follow_links: bool = True) -> _FeedResult | _Page:
+        """Fetch and parse one feed URL through the HTTP cache."""
+        cached = self.state.cached_feed(url)
+        r = await self.fetcher.get(
+            url,
+            etag=cached.etag if cached else None,
+            last_modified=cached.last_modified if cached else None,
+        )
+        if r.not_modified and cached:
+            return _FeedResult(cached.entries, cached.problems, "304", True)
+        if r.error or not r.ok:
+            reason = r.error or f"HTTP {r.status}"
+            if cached and cached.entries:
+                when = cached.fetched_at.strftime("%Y-%m-%d %H:%M UTC")
+                reason += f" (using the {len(cached.entries)} entries fetched {when})"
+                return _FeedResult(cached.entries, (reason,), "error", False)
+            return _FeedResult((), (reason,), "error", False)
+        body_hash = hashlib.sha256(r.body).hexdigest()
+        if cached and cached.body_hash == body_hash:
+            parsed = ParsedFeed(cached.format, cached.title, cached.entries, cached.problems)
+        else:
+            # Parsed here, not in a thread: feedparser is pure Python, so threads would only
+            # take turns on the GIL (and worker processes need a guarded __main__ everywhere).
+            parsed = parse_feed(r.body, url=r.final_url, headers=r.headers)
+        if parsed.is_html:
+            if parsed.feed_links and follow_links:
+                return _Page(parsed.feed_links[0])
+            reason = "an HTML page, not a feed" + (
+                "" if parsed.feed_links else ", and it links to no feed"
+            )
+            return _FeedResult((), (reason,), "error", False)
+        self.state.store_feed(
+            CachedFeed(
+                url=url,
+                etag=r.etag,
+                last_modified=r.last_modified,
+                body_hash=body_hash,
+                fetched_at=self.now,
+                title=parsed.title,
+                format=parsed.format,
+                problems=parsed.problems,
+                entries=parsed.entries,
+            )
+        )
+        return _FeedResult(parsed.entries, parsed.problems, str(r.status), True)
+
+    def _from_entries(
+        self,
+        source: SourceConfig,
+        entries: Sequence[Entry],
+        problems: Sequence[str],
+        status: str,
+        feed_url: str | None,
+        ok: bool = True,
+    ) -> _SourceRead:
+        previous = self.state.source_health(source.location)
+        health = SourceHealth(
+            name=source.name,
+            kind="feed",
+            location=source.location,
+            checked_at=self.now,
+            status=status,
+            last_success=self.now if ok else (previous.last_success if previous else None),
+            items=len(entries),
+            missing_dates=sum(1 for e in entries if e.published is None),
+            teasers=sum(1 for e in entries if looks_like_teaser(e.paragraphs)),
+            feed_url=feed_url,
+            problem="; ".join(problems) or None,
+        )
+        self.state.record_health(health)
+        cands = tuple(
+            _Candidate(
+                Article(
+                    id=e.id,
+                    title=e.title,
+                    source=source.name,
+                    url=e.url,
+                    published=e.published,
+                    author=e.author,
+                    paragraphs=e.paragraphs,
+                    image=e.image,
+                    image_alt=e.image_alt,
+                ),
+                e.canonical_url,
+                source,
+                False,
+            )
+            for e in entries
+        )
+        lines = tuple(f"{_label(source)}: {p}" for p in problems)
+        return _SourceRead(source, cands, lines, health)
+
+    # Choosing items.
+
+    def select(
+        self, reads: Sequence[_SourceRead], lst: ListConfig, start: datetime
+    ) -> list[_Candidate]:
+        """Recent, unsent, one copy each, newest first (the window and the no-repeat rule)."""
+        everything = [c for r in reads for c in r.candidates]
+        first_seen = self.state.note_items(
+            ((c.article.id, c.canonical) for c in everything), self.now
+        )
+        sent_ids, sent_urls = self.state.sent_keys(lst.name)
+
+        def when(c: _Candidate) -> datetime:
+            return c.article.published or first_seen.get(c.article.id, self.now)
+
+        per_source: list[_Candidate] = []
+        for r in reads:
+            fresh = [
+                c
+                for c in r.candidates
+                if c.article.id not in sent_ids
+                and (c.canonical is None or c.canonical not in sent_urls)
+                and (c.from_folder or when(c) >= start)
+            ]
+            fresh.sort(key=when, reverse=True)
+            if r.source.max_items:
+                fresh = fresh[: r.source.max_items]
+            per_source.extend(fresh)
+
+        kept: list[_Candidate] = []
+        seen: set[str] = set()
+        for c in sorted(per_source, key=lambda c: -_words(c.article.paragraphs)):
+            keys = {c.article.id} | ({c.canonical} if c.canonical else set())
+            if keys & seen:
+                continue
+            seen |= keys
+            kept.append(c)
+        kept.sort(key=when, reverse=True)
+        return kept
+
+    # Leads and full text.
+
+    async def with_leads(self, candidates: Sequence[_Candidate], lst: ListConfig) -> list[Article]:
+        """Leads for the newest items, fetching pages where needed, until the issue is full."""
+        chosen: list[Article] = []
+        index = 0
+        no_lead: dict[str, int] = {}
+        while len(chosen) < lst.max_articles and index < len(candidates):
+            batch = candidates[index : index + lst.max_articles - len(chosen)]
+            index += len(batch)
+            done = await asyncio.gather(*(self._lead(c, lst) for c in batch))
+            for c, article in zip(batch, done, strict=True):
+                if article.lead:
+                    chosen.append(article)
+                else:
+                    no_lead[_label(c.source)] = no_lead.get(_label(c.source), 0) + 1
+        for label, n in no_lead.items():
+            line = f"{label}: {n} item(s) had no text to quote as a lead; left out"
+            log.warning("%s", line)
+            self.late_problems.append(line)
+        return chosen
+
+    async def _lead(self, c: _Candidate, lst: ListConfig) -> Article:
+        article = summarise(c.article, max_paragraphs=lst.paragraphs, max_words=lst.lead_words)
+        mode = c.source.full_text
+        if c.from_folder or mode == "never" or not c.canonical:
+            return article
+        short = len(article.lead) < lst.paragraphs and _words(article.lead) < lst.lead_words
+        if mode == "auto" and not short:
+            return article
+        page = await self._page(c)
+        if page is None or not page.paragraphs:
+            return article
+        full = summarise(
+            replace(
+                c.article,
+                paragraphs=page.paragraphs,
+                image=c.article.image or page.image,
+            ),
+            max_paragraphs=lst.paragraphs,
+            max_words=lst.lead_words,
+        )
+        if full.lead and (mode == "always" or _words(full.lead) > _words(article.lead)):
+            return full
+        return article
+
+    async def _page(self, c: _Candidate) -> CachedPage | None:
+        """The article page's text, from the cache or fetched; None (with a problem) if not."""
+        assert c.canonical is not None and c.article.url is not None
+        cached = self.state.cached_page(c.canonical)
+        if cached is not None:
+            return cached
+        r = await self.fetcher.get(c.article.url, accept=PAGE_ACCEPT)
+        reason = r.error
+        if reason is None and not r.ok:
+            reason = f"HTTP {r.status}"
+        ctype = r.headers.get("content-type", "text/html").lower()
+        if reason is None and "html" not in ctype:
+            reason = f"not an HTML page ({ctype.split(';')[0]})"
+        if reason is not None:
+            line = (
+                f"{_label(c.source)}: full text of {c.article.url}: {reason}; used the feed's text"
+            )
+            log.warning("%s", line)
+            self.late_problems.append(line)
+            return None
+        page = await asyncio.to_thread(extract_html, r.body, r.final_url)
+        cached = CachedPage(c.canonical, self.now, page.title, page.paragraphs, page.image)
+        self.state.store_page(cached)
+        return cached
+
+
+@dataclass(frozen=True)
+class _FeedResult:
+    entries: tuple[Entry, ...]
+    problems: tuple[str, ...]
+    status: str
+    ok: bool
+
+
+@dataclass(frozen=True)
+class _Page:
+    """The URL answered with an HTML page that links to this feed."""
+
+    feed_url: str

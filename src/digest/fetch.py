@@ -1,0 +1,230 @@
+"""Fetch feeds and article pages over HTTP: several at once, politely, within limits.
+
+One `httpx.AsyncClient` serves a whole gathering run: a bounded number of requests at a time,
+connect and read timeouts plus an overall deadline per request, redirects, gzip, a User-Agent
+that names digest, a size cap that stops reading (not reads and then drops) an oversized body,
+and conditional GET (If-None-Match / If-Modified-Since) so an unchanged feed costs one 304.
+
+Failures never raise: a `Fetched` carries either a body or an `error` line saying why not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import httpx
+
+from . import __version__
+
+__all__ = ["FEED_ACCEPT", "PAGE_ACCEPT", "USER_AGENT", "FetchLimits", "Fetched", "Fetcher"]
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"digest/{__version__} (newsletter digest; +https://pypi.org/project/digest/)"
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
+    "application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.8, text/html;q=0.5, */*;q=0.1"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """How hard and how long to try. The defaults suit a daily digest of a hundred feeds."""
+
+    concurrency: int = 32
+    """Requests in flight at once, over all hosts (feeds are mostly on different hosts, so
+    each host sees about one request at a time)."""
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    """Longest wait for the next bytes of a response."""
+    deadline: float = 60.0
+    """Longest time for one whole request, so a server that drips bytes cannot hold a run."""
+    max_bytes: int = 10 * 1024 * 1024
+    """A response larger than this is cut off with a message; feeds and pages are far smaller."""
+    max_redirects: int = 5
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """The outcome of one GET: a status and body, a 304, or an error saying what went wrong."""
+
+    url: str
+    final_url: str
+    status: int | None
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Loading the CA bundle takes ~60 ms; do it once per process, not once per run."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+class Fetcher:
+    """An async HTTP client for one run: `async with Fetcher(limits) as f: await f.get(url)`."""
+
+    def __init__(self, limits: FetchLimits | None = None) -> None:
+        self.limits = limits or FetchLimits()
+        self._slots = asyncio.Semaphore(self.limits.concurrency)
+        self._client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> Fetcher:
+        lim = self.limits
+        self._client = httpx.AsyncClient(
+            headers={"User-Agent": USER_AGENT},
+            verify=_tls_context(),
+            timeout=httpx.Timeout(
+                connect=lim.connect_timeout, read=lim.read_timeout, write=10.0, pool=None
+            ),
+            follow_redirects=True,
+            max_redirects=lim.max_redirects,
+            limits=httpx.Limits(
+                max_connections=lim.concurrency, max_keepalive_connections=lim.concurrency
+            ),
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str = FEED_ACCEPT,
+    ) -> Fetched:
+        """GET `url`, conditionally when a validator is given. Never raises for network trouble."""
+        assert self._client is not None, "use Fetcher as an async context manager"
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        async with self._slots:
+            start = time.perf_counter()
+            try:
+                async with asyncio.timeout(self.limits.deadline):
+                    result = await self._get(url, headers)
+            except TimeoutError:
+                result = Fetched(
+                    url, url, None, error=f"no complete answer within {self.limits.deadline:g} s"
+                )
+            except httpx.HTTPError as exc:
+                result = Fetched(url, url, None, error=self._describe(exc))
+            seconds = time.perf_counter() - start
+        log.debug("GET %s -> %s in %.3f s", url, result.status or result.error, seconds)
+        return Fetched(
+            result.url,
+            result.final_url,
+            result.status,
+            result.body,
+            result.headers,
+            result.error,
+            seconds,
+        )
+
+    async def _get(self, url: str, headers: dict[str, str]) -> Fetched:
+        assert self._client is not None
+        cap = self.limits.max_bytes
+        async with self._client.stream("GET", url, headers=headers) as response:
+            final = str(response.url)
+            got = {k.lower(): v for k, v in response.headers.items()}
+            status = response.status_code
+            if status == 304:
+                return Fetched(url, final, status, headers=got)
+            if status >= 400:
+                reason = response.reason_phrase or ""
+                return Fetched(url, final, status, headers=got, error=f"HTTP {status} {reason}")
+            declared = got.get("content-length", "")
+            if declared.isdigit() and int(declared) > cap:
+                return Fetched(
+                    url,
+                    final,
+                    status,
+                    headers=got,
+                    error=f"the response is {_mb(int(declared))}, over the {_mb(cap)} cap; "
+                    "not read",
+                )
+            chunks: list[bytes] = []
+            size = 0
+            try:
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > cap:
+                        raise _TooLarge
+                    chunks.append(chunk)
+            except _TooLarge:
+                return Fetched(
+                    url,
+                    final,
+                    status,
+                    headers=got,
+                    error=f"the response passed the {_mb(cap)} cap; cut off there",
+                )
+            return Fetched(url, final, status, b"".join(chunks), got)
+
+    def _describe(self, exc: httpx.HTTPError) -> str:
+        """One line a user can act on, instead of an exception's repr."""
+        lim = self.limits
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"no connection within {lim.connect_timeout:g} s"
+        if isinstance(exc, httpx.ReadTimeout):
+            return f"no answer within {lim.read_timeout:g} s"
+        if isinstance(exc, httpx.TimeoutException):
+            return f"timed out ({type(exc).__name__})"
+        if isinstance(exc, httpx.TooManyRedirects):
+            return f"more than {lim.max_redirects} redirects"
+        if isinstance(exc, httpx.ConnectError):
+            return f"cannot connect: {exc or 'connection refused'}"
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            return "not an http(s) URL"
+        if isinstance(exc, httpx.DecodingError):
+            return f"the compressed response is broken: {exc}"
+        if isinstance(exc, httpx.RemoteProtocolError):
+            return f"the server broke the HTTP exchange: {exc}"
+        return f"{type(exc).__name__}: {exc}"

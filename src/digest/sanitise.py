@@ -1,0 +1,193 @@
+"""Make feed HTML safe, then turn it into plain-text paragraphs for the summariser.
+
+Feed HTML is other people's markup: it may carry scripts, styles, iframes, forms, event handlers
+and 1x1 tracking pixels. nh3 (the Rust `ammonia` sanitiser) removes them; only then is the text
+read out of it. No template ever sees feed HTML, only the paragraphs and one image URL.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import nh3
+
+__all__ = ["FeedText", "feed_text", "plain_paragraphs", "sanitise_html"]
+
+# Removed together with everything inside them.
+DROP_WITH_CONTENT = frozenset(
+    {
+        "script",
+        "style",
+        "iframe",
+        "frame",
+        "frameset",
+        "form",
+        "button",
+        "select",
+        "textarea",
+        "noscript",
+        "object",
+        "embed",
+        "applet",
+        "template",
+        "svg",
+        "math",
+        "audio",
+        "video",
+        "canvas",
+        "head",
+        "title",
+    }
+)
+ALLOWED_TAGS = frozenset(nh3.ALLOWED_TAGS - {"area", "map"})
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "width", "height"},
+    "blockquote": {"cite"},
+    "ol": {"start"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+_CLEANER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    clean_content_tags=set(DROP_WITH_CONTENT),
+    attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+    url_schemes={"http", "https", "mailto"},
+    link_rel="noopener noreferrer nofollow",
+    strip_comments=True,
+)
+
+# Images that only count opens: tiny, or served by a known counter.
+_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(r'\b(src|width|height)="([^"]*)"', re.IGNORECASE)
+TRACKER_HINTS = (
+    "feeds.feedburner.com/~r/",
+    "feedburner.com/~ff/",
+    "/pixel",
+    "pixel.",
+    "stats.wordpress.com",
+    "pixel.wp.com",
+    "doubleclick.net",
+    "/beacon",
+    "/track/open",
+    "open.gif",
+    "spacer.gif",
+    "blank.gif",
+)
+
+_BLOCKS = frozenset(
+    {
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "table",
+        "tr",
+        "caption",
+        "figcaption",
+        "figure",
+        "hr",
+        "section",
+        "article",
+        "aside",
+        "header",
+        "footer",
+        "nav",
+        "details",
+        "summary",
+        "center",
+        "hgroup",
+    }
+)
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class FeedText:
+    """What is left of an entry's HTML: paragraphs of plain text and its first real image."""
+
+    paragraphs: tuple[str, ...]
+    image: str | None = None
+    image_alt: str | None = None
+
+
+def _is_tracking_pixel(tag: str) -> bool:
+    attrs = {k.lower(): v for k, v in _ATTR.findall(tag)}
+    for dim in ("width", "height"):
+        value = attrs.get(dim, "").strip().lower().removesuffix("px")
+        if value in ("0", "1"):
+            return True
+    src = attrs.get("src", "").lower()
+    return not src or any(hint in src for hint in TRACKER_HINTS)
+
+
+def sanitise_html(html: str) -> str:
+    """Safe HTML: no scripts, styles, iframes, forms, event handlers or tracking pixels."""
+    cleaned = _CLEANER.clean(html)
+    return _IMG.sub(lambda m: "" if _is_tracking_pixel(m.group(0)) else m.group(0), cleaned)
+
+
+# A second, stricter cleaner for reading text: only the tags that shape paragraphs survive, so
+# what is left can be split with regular expressions instead of a Python HTML parser.
+_TEXT_CLEANER = nh3.Cleaner(
+    tags=set(_BLOCKS | {"br", "img"}),
+    clean_content_tags=set(DROP_WITH_CONTENT),
+    attributes={"img": {"src", "alt", "width", "height"}},
+    url_schemes={"http", "https"},
+    link_rel=None,
+    strip_comments=True,
+)
+_BLOCK_TAG = re.compile(r"</?(?:{})\b[^>]*>".format("|".join(sorted(_BLOCKS))), re.IGNORECASE)
+_BR = re.compile(r"<br\b[^>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+_ALT = re.compile(r'\balt="([^"]*)"', re.IGNORECASE)
+
+
+def _first_image(cleaned: str, base_url: str | None) -> tuple[str | None, str | None]:
+    for m in _IMG.finditer(cleaned):
+        tag = m.group(0)
+        if _is_tracking_pixel(tag):
+            continue
+        src = html_lib.unescape(dict(_ATTR.findall(tag)).get("src", "")).strip()
+        url = urljoin(base_url or "", src)
+        if url.startswith(("http://", "https://")):
+            alt = _ALT.search(tag)
+            return url, (html_lib.unescape(alt.group(1)).strip() or None) if alt else None
+    return None, None
+
+
+def feed_text(html: str, base_url: str | None = None) -> FeedText:
+    """Sanitise an entry's HTML and read it as paragraphs; relative image URLs use `base_url`.
+
+    A block element or two line breaks in a row end a paragraph; one line break is a space.
+    """
+    cleaned = _TEXT_CLEANER.clean(html)
+    image, alt = _first_image(cleaned, base_url)
+    text = _BR.sub("\n", _BLOCK_TAG.sub("\n\n", cleaned))
+    text = html_lib.unescape(_TAG.sub("", text))
+    paragraphs = tuple(
+        p for p in (_SPACES.sub(" ", b).strip() for b in _BLANK_LINE.split(text)) if p
+    )
+    return FeedText(paragraphs, image, alt)
+
+
+def plain_paragraphs(text: str) -> tuple[str, ...]:
+    """Paragraphs of a plain-text entry: blank lines separate them, lines within one are joined."""
+    blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return tuple(p for p in (_SPACES.sub(" ", b).strip() for b in blocks) if p)

@@ -1,0 +1,155 @@
+"""The async fetcher against a local HTTP server: headers, 304s, redirects, gzip, caps, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import socket
+import threading
+import time
+from typing import Any
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Response
+
+from digest import __version__
+from digest.fetch import Fetched, Fetcher, FetchLimits
+
+
+def fetch(url: str, limits: FetchLimits | None = None, **kw: Any) -> Fetched:
+    async def go() -> Fetched:
+        async with Fetcher(limits) as f:
+            return await f.get(url, **kw)
+
+    return asyncio.run(go())
+
+
+def test_user_agent_and_accept(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/f").respond_with_data("<rss/>")
+    r = fetch(httpserver.url_for("/f"))
+    assert r.ok and r.body == b"<rss/>"
+    (request, _), *_ = httpserver.log
+    assert request.headers["User-Agent"].startswith(f"digest/{__version__} ")
+    assert "application/rss+xml" in request.headers["Accept"]
+    assert "gzip" in request.headers["Accept-Encoding"]
+
+
+def test_conditional_get_sends_validators_and_reads_304(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(
+        "/f",
+        headers={"If-None-Match": '"abc"', "If-Modified-Since": "Mon, 23 Nov 2026 10:00:00 GMT"},
+    ).respond_with_data("", status=304)
+    r = fetch(httpserver.url_for("/f"), etag='"abc"', last_modified="Mon, 23 Nov 2026 10:00:00 GMT")
+    assert r.not_modified and r.error is None and r.body == b""
+
+
+def test_validators_are_returned(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/f").respond_with_data(
+        "x", headers={"ETag": 'W/"1"', "Last-Modified": "Mon, 23 Nov 2026 10:00:00 GMT"}
+    )
+    r = fetch(httpserver.url_for("/f"))
+    assert r.etag == 'W/"1"' and r.last_modified == "Mon, 23 Nov 2026 10:00:00 GMT"
+
+
+def test_redirects_are_followed(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/old").respond_with_data(
+        "", status=301, headers={"Location": httpserver.url_for("/new")}
+    )
+    httpserver.expect_request("/new").respond_with_data("here")
+    r = fetch(httpserver.url_for("/old"))
+    assert r.ok and r.body == b"here" and r.final_url == httpserver.url_for("/new")
+
+
+def test_redirect_loop_stops(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/loop").respond_with_data(
+        "", status=302, headers={"Location": httpserver.url_for("/loop")}
+    )
+    r = fetch(httpserver.url_for("/loop"), FetchLimits(max_redirects=3))
+    assert not r.ok and r.error == "more than 3 redirects"
+
+
+def test_gzip_content_encoding_is_decoded(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/f").respond_with_data(
+        gzip.compress(b"<rss>" + b"a" * 1000 + b"</rss>"), headers={"Content-Encoding": "gzip"}
+    )
+    r = fetch(httpserver.url_for("/f"))
+    assert r.body == b"<rss>" + b"a" * 1000 + b"</rss>"
+
+
+def test_gzip_bomb_is_capped_on_the_decoded_size(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/f").respond_with_data(
+        gzip.compress(b"\0" * 5_000_000), headers={"Content-Encoding": "gzip"}
+    )
+    r = fetch(httpserver.url_for("/f"), FetchLimits(max_bytes=1_000_000))
+    assert r.body == b"" and r.error == "the response passed the 977 KB cap; cut off there"
+
+
+def test_http_error_status(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/f").respond_with_data("no", status=403)
+    r = fetch(httpserver.url_for("/f"))
+    assert not r.ok and r.status == 403 and r.error == "HTTP 403 FORBIDDEN"
+
+
+def test_connection_refused() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = fetch(f"http://127.0.0.1:{port}/f")
+    assert r.status is None and r.error is not None and r.error.startswith("cannot connect")
+
+
+def test_not_http() -> None:
+    r = fetch("ftp://example.org/feed")
+    assert r.error == "not an http(s) URL"
+
+
+def test_deadline_stops_a_server_that_drips(httpserver: HTTPServer) -> None:
+    def drip() -> Any:
+        for _ in range(20):
+            time.sleep(0.1)
+            yield b"x"
+
+    httpserver.expect_request("/f").respond_with_response(Response(drip()))
+    r = fetch(httpserver.url_for("/f"), FetchLimits(read_timeout=1, deadline=0.5))
+    assert r.error == "no complete answer within 0.5 s"
+
+
+def test_concurrency_is_bounded() -> None:
+    """At most `concurrency` requests are in flight, seen from the server's side."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    lock = threading.Lock()
+    state = {"now": 0, "peak": 0}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            with lock:
+                state["now"] += 1
+                state["peak"] = max(state["peak"], state["now"])
+            time.sleep(0.05)
+            with lock:
+                state["now"] -= 1
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/"
+
+        async def go() -> list[Fetched]:
+            async with Fetcher(FetchLimits(concurrency=3)) as f:
+                return await asyncio.gather(*(f.get(f"{url}{i}") for i in range(12)))
+
+        results = asyncio.run(go())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert all(r.ok for r in results)
+    assert state["peak"] == 3

@@ -1,0 +1,139 @@
+"""The state database: the sent ledger, the feed cache, item sightings and source health."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from digest.errors import SourceError
+from digest.feeds import Entry
+from digest.state import SCHEMA_VERSION, STATE_FILE, CachedFeed, SourceHealth, State
+
+NOW = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+
+
+def test_new_database_is_wal_and_versioned(tmp_path: Path) -> None:
+    with State.open(tmp_path / ".digest"):
+        pass
+    conn = sqlite3.connect(tmp_path / ".digest" / STATE_FILE)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    with State.open(tmp_path):
+        pass
+    conn = sqlite3.connect(tmp_path / STATE_FILE)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(SourceError, match="from a newer digest"):
+        State.open(tmp_path)
+
+
+def test_garbage_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / STATE_FILE).write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(SourceError, match="not a usable state database"):
+        State.open(tmp_path)
+
+
+def test_record_issue_and_last_sent(tmp_path: Path) -> None:
+    with State.open(tmp_path) as s:
+        assert s.last_sent("daily") is None
+        s.note_items([("a", "https://e.org/a"), ("b", None)], NOW)
+        s.record_issue("daily", "daily-2026-11-23", ["a", "b"], NOW - timedelta(days=1))
+        s.record_issue("daily", "daily-2026-11-24", ["c"], NOW)
+        s.record_issue("daily", "daily-2026-11-24", ["c"], NOW)  # a resumed send: no change
+        assert s.last_sent("daily") == NOW
+        assert s.last_sent("weekly") is None
+        ids, urls = s.sent_keys("daily")
+        assert ids == {"a", "b", "c"} and urls == {"https://e.org/a"}
+        assert s.sent_keys("weekly") == (frozenset(), frozenset())
+
+
+def test_record_issue_requires_aware_time(tmp_path: Path) -> None:
+    with State.open(tmp_path) as s, pytest.raises(ValueError, match="timezone-aware"):
+        s.record_issue("daily", "x", [], datetime(2026, 1, 1))
+
+
+def test_first_seen_is_kept(tmp_path: Path) -> None:
+    with State.open(tmp_path) as s:
+        first = s.note_items([("a", None)], NOW)
+        later = s.note_items([("a", "https://e.org/a"), ("b", None)], NOW + timedelta(hours=5))
+    assert first == {"a": NOW}
+    assert later == {"a": NOW, "b": NOW + timedelta(hours=5)}
+
+
+def test_feed_cache_round_trip(tmp_path: Path) -> None:
+    entry = Entry(
+        id="0123456789abcdef",
+        key="guid:x",
+        title="Title ü",
+        url="https://e.org/1",
+        canonical_url="https://e.org/1",
+        published=NOW,
+        author="Ana",
+        paragraphs=("One.", "Two."),
+        image=None,
+    )
+    feed = CachedFeed(
+        url="https://e.org/feed",
+        etag='"v1"',
+        last_modified=None,
+        body_hash="h",
+        fetched_at=NOW,
+        title="Feed",
+        format="rss20",
+        problems=("a problem",),
+        entries=(entry,),
+    )
+    with State.open(tmp_path) as s:
+        s.store_feed(feed)
+    with State.open(tmp_path) as s:
+        assert s.cached_feed("https://e.org/feed") == feed
+        assert s.cached_feed("https://e.org/other") is None
+
+
+def test_health_keeps_last_success_through_failures(tmp_path: Path) -> None:
+    ok = SourceHealth("F", "feed", "https://e.org/f", NOW, "200", NOW, 3, 1, 0)
+    bad = SourceHealth(
+        "F",
+        "feed",
+        "https://e.org/f",
+        NOW + timedelta(days=1),
+        "error",
+        None,
+        0,
+        0,
+        0,
+        problem="HTTP 500",
+    )
+    with State.open(tmp_path) as s:
+        s.record_health(ok)
+        s.record_health(bad)
+        h = s.health()["https://e.org/f"]
+    assert h.status == "error" and h.problem == "HTTP 500" and h.last_success == NOW
+
+
+def test_processes_write_the_ledger_at_once(tmp_path: Path) -> None:
+    """Four processes open a new database at once and write: all land (WAL, busy timeouts,
+    and the schema is created once)."""
+    code = (
+        "import sys; from datetime import datetime, UTC; from digest.state import State\n"
+        "s = State.open(sys.argv[1])\n"
+        "for i in range(50):\n"
+        "    s.record_issue(sys.argv[2], f'{sys.argv[2]}-{i}', [f'{sys.argv[2]}{i}'], "
+        "datetime.now(UTC))\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path), name])
+        for name in ("daily", "weekly", "monthly", "news")
+    ]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
+    with State.open(tmp_path) as s:
+        for name in ("daily", "weekly", "monthly", "news"):
+            assert len(s.sent_keys(name)[0]) == 50
