@@ -1,18 +1,350 @@
-"""`digest subscribers ...`: manage a list's CSV file safely."""
+"""`digest subscribers ...`: manage a list's CSV file safely from the command line."""
 
 from __future__ import annotations
 
-import click
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from .cli_common import CONTEXT, DigestGroup, config_option
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.table import Table
+
+from .cli_common import CONTEXT, DigestGroup, config_option, get_config
+from .errors import SubscriberError
+from .subscribers import STATUSES, ImportReport, Subscriber, SubscriberList, format_time
+from .subscribers.csvfile import atomic_write
+from .subscribers.export import export_rows
+
+
+def _list_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--list",
+        "-l",
+        "list_name",
+        metavar="NAME",
+        help="The list to work on (default: the first list in digest.toml).",
+    )(f)
+
+
+def _open_list(list_name: str | None) -> SubscriberList:
+    config = get_config(click.get_current_context())
+    return SubscriberList(config.get_list(list_name).subscribers)
+
+
+def _status_option(help_text: str) -> Callable[..., Any]:
+    return click.option("--status", "-s", type=click.Choice(STATUSES), default=None, help=help_text)
+
+
+def _record(s: Subscriber) -> dict[str, Any]:
+    return {
+        "email": s.email,
+        "name": s.name,
+        "status": s.status,
+        "subscribed_at": format_time(s.subscribed_at) or None,
+        "unsubscribed_at": format_time(s.unsubscribed_at) or None,
+        "topics": list(s.topics),
+        "timezone": s.timezone or None,
+        "extra": dict(s.extra),
+    }
 
 
 @click.group(cls=DigestGroup, context_settings=CONTEXT)
 @config_option
 def subscribers() -> None:
-    """Manage the readers of a list (placeholder until issue 3 lands).
+    """Manage the readers of a list, kept in its CSV file (see `subscribers` in digest.toml).
+
+    Every change is made under a lock and written atomically; rows a command does not touch
+    stay byte for byte as they were, and a file with a broken row is never rewritten.
+
+    \b
+    Examples:
+      digest subscribers add reader@example.com --name "A Reader"
+      digest subscribers import mailchimp-export.csv --dry-run
+      digest subscribers count --list daily
+    """
+
+
+@subscribers.command(context_settings=CONTEXT)
+@config_option
+@_list_option
+@click.argument("email")
+@click.option("--name", "-n", default="", help="The reader's name.")
+@click.option("--topics", "-t", default="", help="Topics, separated by semicolons.")
+@click.option("--timezone", "-z", default="", help="An IANA time zone, e.g. Europe/Berlin.")
+def add(list_name: str | None, email: str, name: str, topics: str, timezone: str) -> None:
+    """Add a reader (refused if the address is already on the list).
 
     \b
     Example:
-      digest subscribers add reader@example.com --name "A Reader"
+      digest subscribers add ada@example.com --name "Ada Lovelace" --topics "world;science"
     """
+    people = _open_list(list_name)
+    sub = people.add(email, name=name, topics=topics.split(";"), timezone=timezone)
+    click.echo(f"Added {sub.email} to {people.path}.")
+
+
+@subscribers.command(context_settings=CONTEXT)
+@config_option
+@_list_option
+@click.argument("email")
+def unsubscribe(list_name: str | None, email: str) -> None:
+    """Mark a reader as unsubscribed (the row and its history stay).
+
+    \b
+    Example:
+      digest subscribers unsubscribe ada@example.com
+    """
+    _set_status(list_name, email, "unsubscribed")
+
+
+@subscribers.command(context_settings=CONTEXT)
+@config_option
+@_list_option
+@click.argument("email")
+def resubscribe(list_name: str | None, email: str) -> None:
+    """Take a reader back who unsubscribed, bounced or complained (only on their request).
+
+    \b
+    Example:
+      digest subscribers resubscribe ada@example.com
+    """
+    _set_status(list_name, email, "subscribed")
+
+
+def _set_status(list_name: str | None, email: str, status: str) -> None:
+    people = _open_list(list_name)
+    before = people.get(email)
+    if before is not None and before.status == status:
+        click.echo(f"{before.email} is already {status}; nothing changed.")
+        return
+    sub = people.set_status(email, status)
+    click.echo(f"{sub.email} is now {sub.status} in {people.path}.")
+
+
+@subscribers.command(context_settings=CONTEXT)
+@config_option
+@_list_option
+@click.argument("email")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def remove(list_name: str | None, email: str, yes: bool) -> None:
+    """Delete a reader's row for good (to stop mail, `unsubscribe` is usually better).
+
+    Asks first; without a terminal to ask on, it refuses unless --yes is given.
+
+    \b
+    Example:
+      digest subscribers remove ada@example.com --yes
+    """
+    people = _open_list(list_name)
+    if not yes:
+        sub = people.get(email)
+        if sub is None:
+            raise SubscriberError(f"{people.path}: {email.strip()} is not on the list")
+        if not sys.stdin.isatty():
+            raise SubscriberError(
+                f"not removing {sub.email} without confirmation (no terminal to ask on)",
+                "Pass --yes to remove it.",
+            )
+        if not click.confirm(f"Remove {sub.email} ({sub.status}) from {people.path}?"):
+            click.echo("Nothing removed.")
+            return
+    removed = people.remove(email)
+    click.echo(f"Removed {removed.email} from {people.path}.")
+
+
+@subscribers.command("list", context_settings=CONTEXT)
+@config_option
+@_list_option
+@_status_option("Only readers with this status.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of records.")
+def list_(list_name: str | None, status: str | None, as_json: bool) -> None:
+    """Print the readers of a list, one a line (address, status, name, topics).
+
+    \b
+    Examples:
+      digest subscribers list --status subscribed
+      digest subscribers list --json > readers.json
+    """
+    people = _open_list(list_name)
+    rows = (s for s in people.iter_all() if status is None or s.status == status)
+    if as_json:
+        first = True
+        click.echo("[", nl=False)
+        for s in rows:
+            click.echo(("\n  " if first else ",\n  ") + json.dumps(_record(s)), nl=False)
+            first = False
+        click.echo("\n]" if not first else "]")
+        return
+    for s in rows:
+        click.echo("\t".join((s.email, s.status, s.name, ";".join(s.topics))))
+
+
+@subscribers.command(context_settings=CONTEXT)
+@config_option
+@_list_option
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def count(list_name: str | None, as_json: bool) -> None:
+    """Count the readers of a list by status.
+
+    \b
+    Example:
+      digest subscribers count --list daily
+    """
+    people = _open_list(list_name)
+    counts = people.count_by_status()
+    total = sum(counts.values())
+    if as_json:
+        click.echo(json.dumps({**counts, "total": total}))
+        return
+    for status, n in counts.items():
+        click.echo(f"{status:<13}{n:>9}")
+    click.echo(f"{'total':<13}{total:>9}")
+
+
+@subscribers.command("import", context_settings=CONTEXT)
+@config_option
+@_list_option
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Report what would happen; write nothing.")
+@click.option("--update", is_flag=True, help="Also update names, topics and time zones.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def import_(list_name: str | None, file: Path, dry_run: bool, update: bool, as_json: bool) -> None:
+    """Import readers from a CSV export (Excel, Google Sheets, Mailchimp, listmonk, ...).
+
+    New addresses are added; known ones keep their name, topics and time zone unless
+    --update. Someone who unsubscribed, bounced or complained is never taken back by an
+    import, but an address the export marks as unsubscribed, bounced or complained (e.g. a
+    Mailchimp unsubscribed or cleaned export) is marked so on the list too. Exits 1 if any
+    row was invalid (the valid rows are still imported; the report names each one).
+
+    \b
+    Examples:
+      digest subscribers import members_export.csv --dry-run
+      digest subscribers import readers.csv --update --list weekly
+    """
+    people = _open_list(list_name)
+    stderr = Console(stderr=True)
+    if stderr.is_terminal:
+        with Progress(
+            TextColumn("reading {task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            console=stderr,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(file.name, total=None)
+            report = people.import_file(
+                file,
+                update=update,
+                dry_run=dry_run,
+                progress=lambda done, size: bar.update(task, completed=done, total=size),
+            )
+    else:
+        report = people.import_file(file, update=update, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_report(report, people)
+    if report.invalid:
+        sys.exit(1)
+
+
+def _print_report(report: ImportReport, people: SubscriberList) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    verb = "would be" if report.dry_run else "were"
+    table = Table(title=f"{report.source} -> {people.path}", show_header=True)
+    table.add_column("rows")
+    table.add_column("count", justify="right")
+    for label, n in (
+        ("added", report.added),
+        ("updated", report.updated),
+        ("unchanged", report.unchanged),
+        ("duplicates", report.duplicates),
+        ("invalid", len(report.invalid)),
+    ):
+        table.add_row(label, str(n))
+    console.print(table)
+    for r in report.invalid:
+        console.print(f"invalid: {report.source}: line {r.line}: {r.reason}", markup=False)
+    for line, first in report.duplicate_lines[:20]:
+        console.print(f"duplicate: line {line} repeats line {first}", markup=False)
+    for line, email, status in report.not_resubscribed:
+        console.print(
+            f"not resubscribed: line {line}: {email} is {status} "
+            "(use `digest subscribers resubscribe` if they asked)",
+            markup=False,
+        )
+    if report.ignored_columns:
+        console.print("columns not imported: " + ", ".join(report.ignored_columns), markup=False)
+    if report.dry_run:
+        console.print(f"Dry run: nothing {verb} written.", markup=False)
+
+
+@subscribers.command(context_settings=CONTEXT)
+@config_option
+@_list_option
+@_status_option("Only readers with this status.")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to this file (atomically) instead of standard output.",
+)
+def export(list_name: str | None, status: str | None, out: Path | None) -> None:
+    """Export a list as CSV that is safe to open in a spreadsheet.
+
+    Cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or
+    carriage return) get a leading ' so they show as text.
+
+    \b
+    Examples:
+      digest subscribers export --status subscribed --out readers.csv
+      digest subscribers export | head
+    """
+    people = _open_list(list_name)
+    extra = people.extra_columns()
+    rows = (s for s in people.iter_all() if status is None or s.status == status)
+    if out is None:
+        export_rows(rows, sys.stdout, extra)
+        return
+    with atomic_write(out) as f:
+        n = export_rows(rows, f, extra)
+    click.echo(f"Wrote {n} rows to {out}.", err=True)
+
+
+@subscribers.command(context_settings=CONTEXT)
+@config_option
+@_list_option
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON.")
+def validate(list_name: str | None, as_json: bool) -> None:
+    """Check every row of a list file and report each problem with its line; changes nothing.
+    Exits 1 if there is any problem.
+
+    \b
+    Example:
+      digest subscribers validate --list daily
+    """
+    people = _open_list(list_name)
+    problems = people.validate()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "file": str(people.path),
+                    "problems": [{"line": p.line, "message": p.message} for p in problems],
+                }
+            )
+        )
+    else:
+        for p in problems:
+            click.echo(f"{people.path}: {p}")
+        if not problems:
+            click.echo(f"{people.path}: no problems.")
+        else:
+            click.echo(f"{len(problems)} problem(s).", err=True)
+    if problems:
+        sys.exit(1)

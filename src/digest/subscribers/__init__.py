@@ -1,0 +1,47 @@
+"""Subscribers kept in CSV files, one per list: the API delivery and the unsubscribe page use.
+
+from digest.subscribers import SubscriberList
+people = SubscriberList(config.get_list("daily").subscribers)
+for s in people.iter_active():          # streamed; memory does not grow with the list
+    ...
+people.set_status("ada@example.com", "bounced")
+"""
+
+from __future__ import annotations
+
+from .addresses import InvalidAddress, normalise
+from .export import export_rows, neutralise
+from .importer import ImportReport
+from .model import (
+    BOUNCED,
+    COLUMNS,
+    COMPLAINED,
+    STATUSES,
+    SUBSCRIBED,
+    UNSUBSCRIBED,
+    Subscriber,
+    format_time,
+    parse_time,
+)
+from .sources import InvalidRow
+from .store import Problem, SubscriberList
+
+__all__ = [
+    "BOUNCED",
+    "COLUMNS",
+    "COMPLAINED",
+    "STATUSES",
+    "SUBSCRIBED",
+    "UNSUBSCRIBED",
+    "ImportReport",
+    "InvalidAddress",
+    "InvalidRow",
+    "Problem",
+    "Subscriber",
+    "SubscriberList",
+    "export_rows",
+    "format_time",
+    "neutralise",
+    "normalise",
+    "parse_time",
+]

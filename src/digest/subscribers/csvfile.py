@@ -1,0 +1,198 @@
+"""Reading CSV text record by record with its exact raw text and physical line numbers, and
+writing a file atomically. Keeping the raw text is what lets a rewrite leave every row it did
+not change byte for byte as it was."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+DELIMITERS = (",", ";", "\t")
+_QUOTED = re.compile(r'"[^"]*"')
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One CSV record: where it starts (a physical line number, 1-based), its exact text
+    including its line ending, and its fields. `error` is set when the quoting is broken."""
+
+    line: int
+    raw: str
+    fields: list[str]
+    error: str | None = None
+
+    @property
+    def blank(self) -> bool:
+        return not self.fields and self.error is None
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a file is written, so a rewrite keeps it: delimiter, line ending and byte-order mark."""
+
+    delimiter: str = ","
+    newline: str = "\n"
+    bom: bool = False
+
+
+def sniff(first_line: str, bom: bool = False) -> Dialect:
+    """The delimiter most used outside quotes on the header line (`,` on a tie), or the one
+    an Excel `sep=;` line declares, and that line's ending."""
+    if first_line[:4].lower() == "sep=" and first_line[4:5] in DELIMITERS:
+        delimiter = first_line[4]  # Excel's hint line: `sep=;`
+        return Dialect(delimiter, _newline_of(first_line), bom)
+    unquoted = _QUOTED.sub("", first_line)
+    counts = {d: unquoted.count(d) for d in DELIMITERS}
+    delimiter = max(DELIMITERS, key=lambda d: (counts[d], d == ","))
+    return Dialect(delimiter, _newline_of(first_line), bom)
+
+
+def _newline_of(line: str) -> str:
+    if line.endswith("\r\n"):
+        return "\r\n"
+    if line.endswith("\r"):
+        return "\r"
+    return "\n"
+
+
+def open_text(path: Path) -> tuple[IO[str], Dialect]:
+    """Open a CSV file for reading as UTF-8 and work out its dialect from the first line.
+    The byte-order mark, if any, is consumed. Raises OSError or UnicodeDecodeError."""
+    f = open(path, encoding="utf-8", newline="")  # noqa: SIM115 - the caller closes it
+    try:
+        first = f.readline()
+        bom = first.startswith(BOM)
+        f.seek(0)
+        if bom:
+            f.read(1)
+        return f, sniff(first.removeprefix(BOM), bom)
+    except BaseException:
+        f.close()
+        raise
+
+
+def records(f: IO[str], dialect: Dialect, keep_raw: bool = True) -> Iterator[Record]:
+    """Every record of an open file (header included), blank lines too (with no fields).
+
+    Broken quoting is reported as a Record with `error` and reading goes on after it. With
+    `keep_raw` False the raw text is left empty, which is faster for plain reading.
+    """
+    buf: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for line in f:
+            buf.append(line)
+            yield line
+
+    reader = csv.reader(
+        lines() if keep_raw else f, delimiter=dialect.delimiter, strict=True, quotechar='"'
+    )
+    start = 1
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raw = "".join(buf)
+            buf.clear()
+            yield Record(start, raw, [], f"broken quoting ({exc}); check the quotes on this row")
+            start = reader.line_num + 1
+            continue
+        raw = "".join(buf) if keep_raw else ""
+        buf.clear()
+        yield Record(start, raw, fields)
+        start = reader.line_num + 1
+
+
+def strip_newline(raw: str) -> str:
+    if raw.endswith("\r\n"):
+        return raw[:-2]
+    if raw.endswith(("\n", "\r")):
+        return raw[:-1]
+    return raw
+
+
+class RowWriter:
+    """Writes raw records and new rows in one dialect, adding a line ending before a row when
+    the text so far does not end with one (a hand-edited file often lacks the last one)."""
+
+    def __init__(self, out: IO[str], dialect: Dialect) -> None:
+        self.out = out
+        self.dialect = dialect
+        self._csv = csv.writer(
+            out, delimiter=dialect.delimiter, lineterminator=dialect.newline, quotechar='"'
+        )
+        self._open_line = False
+
+    def raw(self, text: str) -> None:
+        if not text:
+            return
+        if self._open_line:
+            self.out.write(self.dialect.newline)
+        self.out.write(text)
+        self._open_line = not text.endswith(("\n", "\r"))
+
+    def row(self, fields: list[str]) -> None:
+        if self._open_line:
+            self.out.write(self.dialect.newline)
+            self._open_line = False
+        self._csv.writerow(fields)
+
+
+@contextmanager
+def atomic_write(path: Path, bom: bool = False) -> Iterator[IO[str]]:
+    """Write a file whole or not at all: a temp file in the same folder, flushed, synced and
+    renamed over `path`. The old file's permissions are kept. Nothing changes on an error."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            if bom:
+                out.write(BOM)
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        except FileNotFoundError:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _sync_dir(path.parent)
+
+
+def _sync_dir(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def first_bad_utf8_line(path: Path) -> int:
+    """The first physical line that is not UTF-8, for the error message."""
+    with open(path, "rb") as f:
+        for n, line in enumerate(f, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return n
+    return 1

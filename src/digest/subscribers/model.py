@@ -1,0 +1,111 @@
+"""The subscriber record and the small value rules (statuses, dates, topics) shared by every
+module of the package. Frozen, so delivery cannot change what the list said."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from types import MappingProxyType
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+SUBSCRIBED = "subscribed"
+UNSUBSCRIBED = "unsubscribed"
+BOUNCED = "bounced"
+COMPLAINED = "complained"
+STATUSES = (SUBSCRIBED, UNSUBSCRIBED, BOUNCED, COMPLAINED)
+INACTIVE = frozenset({UNSUBSCRIBED, BOUNCED, COMPLAINED})
+
+COLUMNS = ("email", "name", "status", "subscribed_at", "unsubscribed_at", "topics", "timezone")
+"""The known columns, in the order a new list file gets them."""
+
+EMPTY_EXTRA: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """One reader of one list.
+
+    `email` is the normalised address (see `addresses.normalise`); `extra` holds the values of
+    every column the program does not know, by column name, so nothing a person added is lost.
+    """
+
+    email: str
+    name: str = ""
+    status: str = SUBSCRIBED
+    subscribed_at: datetime | None = None
+    unsubscribed_at: datetime | None = None
+    topics: tuple[str, ...] = ()
+    timezone: str = ""
+    extra: Mapping[str, str] = field(default_factory=lambda: EMPTY_EXTRA, hash=False)
+
+    @property
+    def key(self) -> str:
+        """What makes two rows one subscriber: the address, ignoring case."""
+        return self.email.casefold()
+
+    @property
+    def active(self) -> bool:
+        return self.status == SUBSCRIBED
+
+
+def format_time(value: datetime | None) -> str:
+    """ISO 8601 in UTC with a `Z`, to the second: `2026-11-24T07:00:00Z`."""
+    if value is None:
+        return ""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="seconds")[:19] + "Z"  # faster than strftime
+
+
+def parse_time(text: str) -> datetime | None:
+    """Read an ISO 8601 time; one without an offset is taken as UTC. Raises ValueError."""
+    text = text.strip()
+    if not text:
+        return None
+    value = _parse_time(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@lru_cache(maxsize=4096)
+def _parse_time(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an ISO 8601 date and time (expected e.g. 2026-11-24T07:00:00Z)"
+        ) from None
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@lru_cache(maxsize=4096)
+def parse_topics(text: str) -> tuple[str, ...]:
+    """`world; science` -> ("world", "science"); empty parts are dropped. Cached: a list has
+    few distinct values, and each row then shares one tuple."""
+    return tuple(t for t in (p.strip() for p in text.split(";")) if t)
+
+
+def format_topics(topics: tuple[str, ...]) -> str:
+    return ";".join(topics)
+
+
+@lru_cache(maxsize=1024)
+def check_timezone(name: str) -> str:
+    """The name if it is an IANA time zone; raises ValueError otherwise."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a time zone (expected e.g. Europe/Berlin)") from None
+    return name
+
+
+def check_status(text: str) -> str:
+    """The status as written in a list file; empty means subscribed. Raises ValueError."""
+    status = text.strip().lower() or SUBSCRIBED
+    if status not in STATUSES:
+        raise ValueError(f"{text!r} is not a status (expected one of: {', '.join(STATUSES)})")
+    return status

@@ -1,0 +1,294 @@
+"""Reading what people really have: exports from Excel, Google Sheets, Mailchimp and
+listmonk, or any CSV with an email column, into checked Subscriber rows.
+
+The delimiter (`,` `;` or tab, or Excel's `sep=` line), byte-order mark and line endings are
+detected; the header is matched loosely (`Email Address`, `E-mail`, `First Name` + `Last Name`,
+`OPTIN_TIME`, listmonk's `created_at` and `enabled`/`blocklisted` statuses, Mailchimp's
+`UNSUB_TIME` and `CLEAN_TIME`). Each bad row is kept with its physical line and reason.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+
+from ..errors import SubscriberError
+from .addresses import InvalidAddress, normalise
+from .csvfile import first_bad_utf8_line, open_text, records
+from .model import (
+    BOUNCED,
+    COMPLAINED,
+    EMPTY_EXTRA,
+    INACTIVE,
+    SUBSCRIBED,
+    UNSUBSCRIBED,
+    Subscriber,
+    check_timezone,
+    parse_time,
+)
+from .spill import Spill
+
+# Header names, lower-cased with everything but letters and digits removed, by field.
+# Earlier names win when a file has several (Mailchimp has both OPTIN_TIME and CONFIRM_TIME).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "email": ("email", "emailaddress", "mail", "emailadresse", "courriel", "subscriberemail"),
+    "name": ("name", "fullname", "displayname", "subscribername"),
+    "first_name": ("firstname", "fname", "givenname", "vorname"),
+    "last_name": ("lastname", "lname", "surname", "familyname", "nachname"),
+    "status": ("status", "subscriptionstatus", "subscriberstatus"),
+    "subscribed_at": (
+        "subscribedat",
+        "optintime",
+        "confirmtime",
+        "createdat",
+        "subscribed",
+        "dateadded",
+        "signupdate",
+    ),
+    "unsubscribed_at": ("unsubscribedat", "unsubtime", "unsubscribed"),
+    "cleaned_at": ("cleantime",),
+    "changed_at": ("updatedat", "lastchanged"),
+    "topics": ("topics", "tags", "groups", "interests", "lists"),
+    "timezone": ("timezone", "tz", "timezonename"),
+}
+
+STATUS_WORDS = {
+    SUBSCRIBED: ("subscribed", "subscribe", "active", "enabled", "confirmed", "optin", "yes"),
+    UNSUBSCRIBED: ("unsubscribed", "unsubscribe", "disabled", "blocklisted", "blacklisted"),
+    BOUNCED: ("bounced", "bounce", "cleaned", "hardbounce"),
+    COMPLAINED: ("complained", "complaint", "spam", "abuse"),
+}
+_STATUS = {w: status for status, words in STATUS_WORDS.items() for w in words}
+_SQUASH = re.compile(r"[^a-z0-9]+")
+
+
+def _squash(text: str) -> str:
+    return _SQUASH.sub("", text.strip().lower())
+
+
+@dataclass(frozen=True)
+class InvalidRow:
+    line: int
+    reason: str
+
+
+@dataclass
+class Source:
+    """A parsed import file: where each address's first valid row is parked, and the rest."""
+
+    index: dict[str, int]
+    """Address key -> offset of its row in `spill`, in file order."""
+    spill: Spill
+    invalid: list[InvalidRow]
+    duplicate_lines: list[tuple[int, int]]
+    columns: dict[str, str]
+    ignored: list[str]
+    has: set[str]
+    """Known columns some valid row has a value for (`status` when not subscribed)."""
+
+
+Progress = Callable[[int, int], None]
+"""Called now and then while reading a source with (bytes read, file size)."""
+
+
+def read_source(
+    path: Path, keep_columns: frozenset[str] = frozenset(), progress: Progress | None = None
+) -> Source:
+    """Read an export file. `keep_columns` are column names the list file also has: their
+    values travel with new rows; other unknown columns are reported as ignored. The caller
+    closes `spill` of the result."""
+    try:
+        f, dialect = open_text(path)
+    except FileNotFoundError:
+        raise SubscriberError(f"{path}: no such file", "Give the path of a CSV export.") from None
+    except IsADirectoryError:
+        raise SubscriberError(f"{path}: is a folder", "Give the path of a CSV export.") from None
+    except OSError as exc:
+        raise SubscriberError(f"{path}: cannot read it ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    index: dict[str, int] = {}
+    spill = Spill()
+    invalid: list[InvalidRow] = []
+    dups: list[tuple[int, int]] = []
+    has: set[str] = set()
+    # A million small objects that live until the end: the cyclic collector would walk
+    # them over and over for nothing (they hold no cycles), so it waits until we are done.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with f:
+            it = records(f, dialect, keep_raw=False)
+            header = next((r for r in it if not r.blank), None)
+            if header and len(header.fields) <= 2 and header.fields[0].lower() == "sep=":
+                header = next((r for r in it if not r.blank), None)  # Excel's `sep=;` line
+            if header is None:
+                raise SubscriberError(
+                    f"{path}: the file is empty", "Export it again with a header."
+                )
+            if header.error:
+                raise SubscriberError(f"{path}: line {header.line}: header: {header.error}")
+            mapper = _Mapper(path, header.fields, keep_columns)
+            size = path.stat().st_size
+            for rec in it:
+                if progress is not None and rec.line % 10000 == 0:
+                    progress(f.buffer.tell(), size)
+                if rec.blank:
+                    continue
+                if rec.error:
+                    invalid.append(InvalidRow(rec.line, rec.error))
+                    continue
+                try:
+                    sub = mapper.subscriber(rec.fields)
+                except ValueError as exc:
+                    invalid.append(InvalidRow(rec.line, str(exc)))
+                    continue
+                k = sub.key
+                first = index.get(k)
+                if first is not None:
+                    dups.append((rec.line, spill.get(first)[0]))
+                    continue
+                index[k] = spill.put(rec.line, sub)
+                if sub.name:
+                    has.add("name")
+                if sub.status != SUBSCRIBED:
+                    has.add("status")
+                if sub.unsubscribed_at:
+                    has.add("unsubscribed_at")
+                if sub.topics:
+                    has.add("topics")
+                if sub.timezone:
+                    has.add("timezone")
+    except UnicodeDecodeError:
+        spill.close()
+        raise _not_utf8(path) from None
+    except BaseException:
+        spill.close()
+        raise
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return Source(index, spill, invalid, dups, mapper.used, mapper.ignored, has)
+
+
+class _Mapper:
+    """Turns the fields of a source row into a Subscriber, by the source's header."""
+
+    def __init__(self, path: Path, header: list[str], keep: frozenset[str]) -> None:
+        self.n = len(header)
+        self.index: dict[str, int] = {}
+        self.used: dict[str, str] = {}
+        squashed = [_squash(h) for h in header]
+        for fld, names in ALIASES.items():
+            for alias in names:
+                if alias in squashed:
+                    i = squashed.index(alias)
+                    if i not in self.index.values():
+                        self.index[fld] = i
+                        self.used[fld] = header[i]
+                    break
+        if "email" not in self.index:
+            raise SubscriberError(
+                f"{path}: line 1: no email column (the header has: {', '.join(header)})",
+                "Name the column with the addresses `email` (or `Email Address`, `E-mail`).",
+            )
+        taken = set(self.index.values())
+        self.keep = {i: h for i, h in enumerate(header) if i not in taken and h in keep}
+        self.ignored = [h for i, h in enumerate(header) if i not in taken and i not in self.keep]
+        # Where each field is in a row; a column the file lacks points at the empty cell
+        # `subscriber` adds at index n.
+        self.pos = {fld: self.index.get(fld, self.n) for fld in ALIASES}
+
+    def subscriber(self, fields: list[str]) -> Subscriber:
+        n = self.n
+        if len(fields) > n:
+            if any(v.strip() for v in fields[n:]):
+                raise ValueError(f"has {len(fields)} fields but the header has {n}")
+            row = fields
+        else:  # a short row, and one empty cell at index n for the columns the file lacks
+            row = fields + [""] * (n + 1 - len(fields))
+        p = self.pos
+        raw_email = row[p["email"]].strip()
+        if not raw_email:
+            raise ValueError("no email address")
+        try:
+            email = normalise(raw_email)
+        except InvalidAddress as exc:
+            raise ValueError(f"email {raw_email!r}: {exc}") from None
+        name = row[p["name"]].strip() or " ".join(
+            x for x in (row[p["first_name"]].strip(), row[p["last_name"]].strip()) if x
+        )
+        subscribed_at = self._time(row[p["subscribed_at"]], "subscribed_at")
+        unsubscribed_at = self._time(row[p["unsubscribed_at"]], "unsubscribed_at")
+        cleaned_at = self._time(row[p["cleaned_at"]], "cleaned_at")
+        status = self._status(row[p["status"]].strip())
+        if status is None:  # Mailchimp exports each status to its own file, with its time
+            status = BOUNCED if cleaned_at else UNSUBSCRIBED if unsubscribed_at else SUBSCRIBED
+        if status in INACTIVE and unsubscribed_at is None:
+            unsubscribed_at = cleaned_at or self._time(row[p["changed_at"]], "changed_at")
+        tz = row[p["timezone"]].strip()
+        if tz:
+            try:
+                check_timezone(tz)
+            except ValueError as exc:
+                raise ValueError(f"{self.used['timezone']}: {exc}") from None
+        topics = _topics(row[p["topics"]].strip())
+        extra = {h: row[i] for i, h in self.keep.items()} if self.keep else None
+        return Subscriber(
+            email=email,
+            name=name,
+            status=status,
+            subscribed_at=subscribed_at,
+            unsubscribed_at=unsubscribed_at if status in INACTIVE else None,
+            topics=topics,
+            timezone=_shared(tz),
+            extra=MappingProxyType(extra) if extra else EMPTY_EXTRA,
+        )
+
+    def _time(self, text: str, fld: str) -> datetime | None:
+        if not text:
+            return None
+        try:
+            return parse_time(text)
+        except ValueError as exc:
+            raise ValueError(f"{self.used[fld]}: {exc}") from None
+
+    def _status(self, text: str) -> str | None:
+        if not text:
+            return None
+        status = _STATUS.get(_squash(text))
+        if status is None:
+            col = self.used["status"]
+            if _squash(text) in ("pending", "unconfirmed"):
+                raise ValueError(f"{col}: {text!r}: never confirmed, so not imported")
+            raise ValueError(
+                f"{col}: {text!r} is not a status I know "
+                "(e.g. subscribed, unsubscribed, bounced, complained, enabled, blocklisted)"
+            )
+        return status
+
+
+@lru_cache(maxsize=4096)
+def _topics(text: str) -> tuple[str, ...]:
+    """`world;science`, `world, science` or Mailchimp's `"world","science"`; shared, as a
+    million rows often have a handful of distinct values."""
+    parts = (p.strip().strip('"').strip() for p in re.split(r"[;,]", text))
+    return tuple(sys.intern(p) for p in parts if p)
+
+
+def _shared(text: str) -> str:
+    return sys.intern(text) if len(text) < 64 else text
+
+
+def _not_utf8(path: Path) -> SubscriberError:
+    return SubscriberError(
+        f"{path}: line {first_bad_utf8_line(path)}: not UTF-8 text",
+        "Export it again as CSV UTF-8 (in Excel: Save As > CSV UTF-8).",
+    )

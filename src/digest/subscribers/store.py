@@ -1,0 +1,475 @@
+"""`SubscriberList`: one list's CSV file as a small database that never loses a row.
+
+Reads stream the file (memory does not grow with it) and need no lock: a writer replaces the
+file with a rename, so a reader keeps reading the version it opened. Every change is a
+read-modify-write under a lock on `<file>.lock`, streamed into a temp file in the same folder
+that is synced and renamed over the old one. Rows a change does not touch are copied byte for
+byte; a file with a broken row is never rewritten, the change is refused naming the lines.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from filelock import FileLock, Timeout
+
+from ..errors import SubscriberError
+from .addresses import InvalidAddress, normalise
+from .csvfile import (
+    Dialect,
+    Record,
+    RowWriter,
+    atomic_write,
+    first_bad_utf8_line,
+    open_text,
+    records,
+    strip_newline,
+)
+from .model import (
+    COLUMNS,
+    INACTIVE,
+    STATUSES,
+    SUBSCRIBED,
+    Subscriber,
+    check_timezone,
+    now,
+)
+from .rows import Layout, RowProblem
+
+if TYPE_CHECKING:
+    from .importer import ImportReport
+
+log = logging.getLogger(__name__)
+
+KEEP = object()
+"""Returned by a visitor: leave the row exactly as it is."""
+DROP = object()
+"""Returned by a visitor: delete the row."""
+
+Visitor = Callable[[Subscriber, Record], object]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A bad row: its first physical line in the file and what is wrong."""
+
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class SubscriberList:
+    """The subscribers of one list, kept in `path` (a CSV file with a header)."""
+
+    def __init__(self, path: Path | str, lock_timeout: float = 60.0) -> None:
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+
+    # ----- reading -------------------------------------------------------------------------
+
+    def iter_all(self, problems: list[Problem] | None = None) -> Iterator[Subscriber]:
+        """Every readable subscriber, in file order, streamed. A bad row is skipped with a
+        warning (and appended to `problems` when given); run `validate` to see them all."""
+        with self._open(create=False, keep_raw=False) as (layout, _dialect, recs):
+            for rec in recs:
+                if rec.blank:
+                    continue
+                try:
+                    if rec.error:
+                        raise RowProblem(rec.error)
+                    yield layout.parse(rec.fields)
+                except RowProblem as exc:
+                    problem = Problem(rec.line, str(exc))
+                    log.warning("%s: %s (row skipped)", self.path, problem)
+                    if problems is not None:
+                        problems.append(problem)
+
+    def iter_active(self) -> Iterator[Subscriber]:
+        """The subscribers to send to, streamed: status `subscribed` only."""
+        return (s for s in self.iter_all() if s.status == SUBSCRIBED)
+
+    def get(self, email: str) -> Subscriber | None:
+        """The subscriber with this address (any case), or None."""
+        key = _key(email)
+        return next((s for s in self.iter_all() if s.key == key), None)
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many rows have each status (every status is present, zero or more)."""
+        counts = Counter(s.status for s in self.iter_all())
+        return {status: counts.get(status, 0) for status in STATUSES}
+
+    def extra_columns(self) -> list[str]:
+        """The names of the file's columns the program does not know, in file order."""
+        with self._open(create=False, keep_raw=False) as (layout, _dialect, _recs):
+            known = set(layout.index.values())
+            return [h for i, h in enumerate(layout.header) if i not in known]
+
+    def validate(self) -> list[Problem]:
+        """Every problem in the file: unreadable rows and addresses listed twice."""
+        problems: list[Problem] = []
+        first_line: dict[str, int] = {}
+        with self._open(create=False, keep_raw=False) as (layout, _dialect, recs):
+            for rec in recs:
+                if rec.blank:
+                    continue
+                if rec.error:
+                    problems.append(Problem(rec.line, rec.error))
+                    continue
+                try:
+                    sub = layout.parse(rec.fields)
+                except RowProblem as exc:
+                    problems.append(Problem(rec.line, str(exc)))
+                    continue
+                seen = first_line.setdefault(sub.key, rec.line)
+                if seen != rec.line:
+                    problems.append(
+                        Problem(rec.line, f"{sub.email} is listed again (first on line {seen})")
+                    )
+        return problems
+
+    # ----- changing ------------------------------------------------------------------------
+
+    def add(
+        self,
+        email: str,
+        name: str = "",
+        topics: Iterable[str] = (),
+        timezone: str = "",
+        at: datetime | None = None,
+    ) -> Subscriber:
+        """Add a new subscriber. Refused if the address is already on the list (in any
+        status: someone who unsubscribed is only taken back with `resubscribe`)."""
+        address = _normalise(email)
+        if timezone:
+            try:
+                check_timezone(timezone)
+            except ValueError as exc:
+                raise SubscriberError(f"--timezone: {exc}") from None
+        new = Subscriber(
+            email=address,
+            name=name.strip(),
+            topics=tuple(t.strip() for t in topics if t.strip()),
+            timezone=timezone,
+            subscribed_at=at or now(),
+        )
+        found: list[Subscriber] = []
+
+        def visit(sub: Subscriber, _rec: Record) -> object:
+            if sub.key == new.key:
+                found.append(sub)
+            return KEEP
+
+        def tail() -> Iterable[Subscriber]:
+            if found:
+                old = found[0]
+                hint = (
+                    "Use `digest subscribers resubscribe` if they asked to be taken back."
+                    if old.status in INACTIVE
+                    else "Nothing to do."
+                )
+                raise SubscriberError(f"{self.path}: {old.email} is already {old.status}", hint)
+            return [new]
+
+        self._rewrite(visit, tail, columns=_needs_for_new(new))
+        return new
+
+    def set_status(self, email: str, status: str, at: datetime | None = None) -> Subscriber:
+        """Give a subscriber a status and record when: `subscribed_at` for `subscribed`,
+        `unsubscribed_at` for the others. Every row of the address is changed. Returns the
+        subscriber as now stored; raises SubscriberError if the address is not on the list."""
+        if status not in STATUSES:
+            raise SubscriberError(f"{status!r} is not a status", f"Use one of {STATUSES}.")
+        key = _key(email)
+        when = at or now()
+        result: list[Subscriber] = []
+
+        def visit(sub: Subscriber, _rec: Record) -> object:
+            if sub.key != key:
+                return KEEP
+            if sub.status == status:
+                result.append(sub)
+                return KEEP
+            if status == SUBSCRIBED:
+                new = replace(sub, status=status, subscribed_at=when, unsubscribed_at=None)
+            else:
+                new = replace(sub, status=status, unsubscribed_at=when)
+            result.append(new)
+            return new
+
+        def tail() -> Iterable[Subscriber]:
+            if not result:
+                raise self._not_found(email)
+            return ()
+
+        cols = [] if status == SUBSCRIBED else ["status", "unsubscribed_at"]
+        self._rewrite(visit, tail, columns=cols, skip_if_unchanged=True)
+        return result[0]
+
+    def unsubscribe(self, email: str, at: datetime | None = None) -> Subscriber:
+        return self.set_status(email, "unsubscribed", at)
+
+    def resubscribe(self, email: str, at: datetime | None = None) -> Subscriber:
+        return self.set_status(email, SUBSCRIBED, at)
+
+    def remove(self, email: str) -> Subscriber:
+        """Delete every row of an address. Raises SubscriberError if it is not on the list."""
+        key = _key(email)
+        removed: list[Subscriber] = []
+
+        def visit(sub: Subscriber, _rec: Record) -> object:
+            if sub.key == key:
+                removed.append(sub)
+                return DROP
+            return KEEP
+
+        def tail() -> Iterable[Subscriber]:
+            if not removed:
+                raise self._not_found(email)
+            return ()
+
+        self._rewrite(visit, tail, columns=[])
+        return removed[0]
+
+    def import_file(
+        self,
+        source: Path | str,
+        update: bool = False,
+        dry_run: bool = False,
+        at: datetime | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ImportReport:
+        """Merge the readers in another CSV export into this list (see `importer`).
+        `progress(bytes_read, size)` is called now and then while the source is read."""
+        from .importer import merge
+
+        return merge(
+            self, Path(source), update=update, dry_run=dry_run, at=at or now(), progress=progress
+        )
+
+    # ----- machinery -----------------------------------------------------------------------
+
+    def _not_found(self, email: str) -> SubscriberError:
+        return SubscriberError(
+            f"{self.path}: {email.strip()} is not on the list",
+            "Check the spelling; `digest subscribers list` shows who is.",
+        )
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        """Hold the list's lock on `<file>.lock` (not re-entrant: one change at a time)."""
+        lock = FileLock(str(self.path) + ".lock", timeout=self.lock_timeout)
+        try:
+            with lock:
+                yield
+        except Timeout:
+            raise SubscriberError(
+                f"{self.path}: another digest command has been changing this list for "
+                f"{self.lock_timeout:.0f} s",
+                f"Wait for it to finish, or remove {lock.lock_file} if no digest is running.",
+            ) from None
+
+    def _rewrite(
+        self,
+        visit: Visitor,
+        tail: Callable[[], Iterable[Subscriber]],
+        columns: list[str],
+        dry_run: bool = False,
+        skip_if_unchanged: bool = False,
+    ) -> None:
+        """Stream the file through `visit` into a new one, append what `tail` returns, and
+        replace the file, all under the lock. Any bad row aborts before anything is replaced."""
+        try:
+            with self._lock(), self._open(create=True, keep_raw=True) as opened:
+                layout, dialect, recs = opened
+                target = layout.with_columns(columns)
+                if dry_run:
+                    self._scan(layout, target, recs, visit, tail, None)
+                    return
+                with atomic_write(self.path, bom=dialect.bom) as out:
+                    w = RowWriter(out, dialect)
+                    header_raw = getattr(recs, "header_raw", None)
+                    if target is layout and header_raw is not None:
+                        w.raw(header_raw)
+                        changed = False
+                    else:
+                        w.row(target.header)
+                        changed = True
+                    changed |= self._scan(layout, target, recs, visit, tail, w)
+                    if skip_if_unchanged and not changed:
+                        raise _Unchanged
+        except _Unchanged:
+            pass
+        except OSError as exc:
+            raise SubscriberError(
+                f"{self.path}: cannot write the list ({exc.strerror or exc}); it is unchanged",
+                "Check the folder's permissions and free space.",
+            ) from None
+
+    def _scan(
+        self,
+        layout: Layout,
+        target: Layout,
+        recs: Iterator[Record],
+        visit: Visitor,
+        tail: Callable[[], Iterable[Subscriber]],
+        w: RowWriter | None,
+    ) -> bool:
+        problems: list[Problem] = []
+        changed = False
+        widen = len(target.header) - len(layout.header)
+        for rec in recs:
+            if rec.blank:
+                if w:
+                    w.raw(rec.raw)
+                continue
+            if rec.error:
+                problems.append(Problem(rec.line, rec.error))
+                continue
+            try:
+                sub = layout.parse(rec.fields)
+            except RowProblem as exc:
+                problems.append(Problem(rec.line, str(exc)))
+                continue
+            if problems:
+                continue  # keep checking, so the error names every bad line
+            action = visit(sub, rec)
+            if w is None:
+                continue
+            if action is KEEP:
+                if widen:
+                    pad = len(target.header) - len(rec.fields)
+                    w.raw(strip_newline(rec.raw) + w.dialect.delimiter * pad + w.dialect.newline)
+                else:
+                    w.raw(rec.raw)
+            elif action is DROP:
+                changed = True
+            else:
+                assert isinstance(action, Subscriber)
+                w.row(target.fields_for(action, sub, rec.fields))
+                changed = True
+        if problems:
+            raise self._broken(problems)
+        for new in tail():
+            if w is not None:
+                w.row(target.fields_for(new))
+                changed = True
+        return changed
+
+    def _broken(self, problems: list[Problem]) -> SubscriberError:
+        shown = "; ".join(str(p) for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        return SubscriberError(
+            f"{self.path}: not changed, because {len(problems)} row(s) are broken: {shown}{more}",
+            "Fix those lines (`digest subscribers validate` lists them all), then run this again.",
+        )
+
+    @contextmanager
+    def _open(
+        self, create: bool, keep_raw: bool
+    ) -> Iterator[tuple[Layout, Dialect, Iterator[Record]]]:
+        """The file's layout, dialect and records after the header. A missing or empty file
+        reads as an empty list with the standard header when `create` is set."""
+        try:
+            f, dialect = open_text(self.path)
+        except FileNotFoundError:
+            if not create:
+                raise SubscriberError(
+                    f"{self.path}: no such subscriber file",
+                    "Create it with the header line "
+                    f"`{','.join(COLUMNS)}`, or add someone with `digest subscribers add`.",
+                ) from None
+            yield Layout(list(COLUMNS)), Dialect(), iter(())
+            return
+        except OSError as exc:
+            raise SubscriberError(f"{self.path}: cannot read it ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise self._not_utf8() from None
+        with f:
+            it = records(f, dialect, keep_raw=keep_raw)
+            try:
+                header = next((r for r in it if not r.blank), None)
+                if header is None:
+                    yield Layout(list(COLUMNS)), dialect, iter(())
+                    return
+                layout = self._check_header(header)
+                yield layout, dialect, _After(it, header.raw)
+            except UnicodeDecodeError:
+                raise self._not_utf8() from None
+
+    def _check_header(self, header: Record) -> Layout:
+        if header.error:
+            raise SubscriberError(f"{self.path}: line {header.line}: header: {header.error}")
+        layout = Layout(header.fields)
+        if "email" not in layout.index:
+            raise SubscriberError(
+                f"{self.path}: line {header.line}: the header has no `email` column "
+                f"(it has: {', '.join(header.fields)})",
+                f"The first line must name the columns, e.g. `{','.join(COLUMNS)}`.",
+            )
+        dup = layout.duplicates()
+        if dup:
+            raise SubscriberError(
+                f"{self.path}: line {header.line}: the header names {', '.join(dup)} twice",
+                "Rename or remove one of them.",
+            )
+        return layout
+
+    def _not_utf8(self) -> SubscriberError:
+        line = first_bad_utf8_line(self.path)
+        return SubscriberError(
+            f"{self.path}: line {line}: not UTF-8 text",
+            "Save the file as CSV UTF-8 (in Excel: Save As > CSV UTF-8).",
+        )
+
+
+class _After:
+    """The records after the header, carrying the header's raw text for a rewrite."""
+
+    def __init__(self, it: Iterator[Record], header_raw: str) -> None:
+        self._it = it
+        self.header_raw = header_raw
+
+    def __iter__(self) -> Iterator[Record]:
+        return self._it
+
+    def __next__(self) -> Record:
+        return next(self._it)
+
+
+class _Unchanged(Exception):
+    """Raised inside atomic_write to leave the file untouched when nothing changed."""
+
+
+def _normalise(email: str) -> str:
+    try:
+        return normalise(email)
+    except InvalidAddress as exc:
+        raise SubscriberError(f"{email.strip()!r} is not a valid email address: {exc}") from None
+
+
+def _key(email: str) -> str:
+    try:
+        return normalise(email).casefold()
+    except InvalidAddress:
+        return email.strip().casefold()
+
+
+def _needs_for_new(sub: Subscriber) -> list[str]:
+    return [
+        c
+        for c, has in (
+            ("name", bool(sub.name)),
+            ("topics", bool(sub.topics)),
+            ("timezone", bool(sub.timezone)),
+        )
+        if has
+    ]

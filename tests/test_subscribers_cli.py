@@ -1,0 +1,239 @@
+"""`digest subscribers ...` end to end, on a newsletter folder in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from digest.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data" / "subscribers"
+DIGEST = Path(sys.executable).with_name("digest")
+
+CONFIG = """
+[lists.daily]
+sender = "Daily <daily@example.com>"
+subscribers = "subscribers/daily.csv"
+
+[lists.weekly]
+sender = "Weekly <weekly@example.com>"
+subscribers = "subscribers/weekly.csv"
+"""
+COMMANDS = [
+    "add",
+    "unsubscribe",
+    "resubscribe",
+    "remove",
+    "list",
+    "count",
+    "import",
+    "export",
+    "validate",
+]
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "digest.toml").write_text(CONFIG)
+    (tmp_path / "subscribers").mkdir()
+    shutil.copy(ROOT / "subscribers" / "daily.csv", tmp_path / "subscribers" / "daily.csv")
+    return tmp_path
+
+
+def run(folder: Path, *args: str, input: str | None = None):
+    return CliRunner().invoke(
+        main, ["subscribers", *args, "--config", str(folder)], input=input, catch_exceptions=False
+    )
+
+
+def daily(folder: Path) -> str:
+    return (folder / "subscribers" / "daily.csv").read_bytes().decode()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example_list_and_config(command: str) -> None:
+    result = CliRunner().invoke(main, ["subscribers", command, "-h"])
+    assert result.exit_code == 0
+    assert "Example" in result.output
+    assert "--list" in result.output and "--config" in result.output
+
+
+def test_add_unsubscribe_resubscribe(folder: Path) -> None:
+    r = run(folder, "add", "New@Example.com", "--name", "New", "--topics", "world;tech")
+    assert r.exit_code == 0, r.output
+    assert "Added New@example.com" in r.output
+    assert daily(folder).splitlines()[-1].startswith("New@example.com,New,subscribed,")
+    r = run(folder, "unsubscribe", "new@example.com")
+    assert r.exit_code == 0 and "is now unsubscribed" in r.output
+    r = run(folder, "unsubscribe", "new@example.com")
+    assert r.exit_code == 0 and "already unsubscribed; nothing changed" in r.output
+    r = run(folder, "add", "new@example.com")
+    assert r.exit_code == 1
+    assert "already unsubscribed" in r.output and "Traceback" not in r.output
+    r = run(folder, "resubscribe", "NEW@example.com")
+    assert r.exit_code == 0 and "is now subscribed" in r.output
+
+
+def test_errors_are_one_clear_line(folder: Path) -> None:
+    r = run(folder, "unsubscribe", "nobody@example.com")
+    assert r.exit_code == 1
+    assert "nobody@example.com is not on the list" in r.output
+    r = run(folder, "add", "not-an-address")
+    assert r.exit_code == 1 and "must have an @-sign" in r.output
+    r = run(folder, "count", "--list", "monthly")
+    assert r.exit_code == 1 and "no list named 'monthly'" in r.output
+
+
+def test_list_option_picks_the_list(folder: Path) -> None:
+    r = run(folder, "add", "w@example.com", "--list", "weekly")
+    assert r.exit_code == 0
+    assert (
+        (folder / "subscribers" / "weekly.csv")
+        .read_text()
+        .splitlines()[1]
+        .startswith("w@example.com,")
+    )
+    r = run(folder, "count", "--list", "weekly", "--json")
+    assert json.loads(r.output)["total"] == 1
+    assert "w@example.com" not in daily(folder)
+
+
+def test_list_and_count(folder: Path) -> None:
+    r = run(folder, "list", "--status", "unsubscribed")
+    assert r.output == "alan@example.com\tunsubscribed\tAlan Turing\t\n"
+    r = run(folder, "list", "--json")
+    records = json.loads(r.output)
+    assert [x["email"] for x in records][:2] == ["ada@example.com", "grace@example.com"]
+    assert records[0]["topics"] == ["world", "science"]
+    r = run(folder, "count")
+    assert "subscribed           3" in r.output and "total                4" in r.output
+    assert json.loads(run(folder, "count", "--json").output) == {
+        "subscribed": 3,
+        "unsubscribed": 1,
+        "bounced": 0,
+        "complained": 0,
+        "total": 4,
+    }
+
+
+def test_remove_needs_yes_without_a_terminal(folder: Path) -> None:
+    before = daily(folder)
+    r = run(folder, "remove", "ada@example.com", input="y\n")
+    assert r.exit_code == 1
+    assert "without confirmation" in r.output and "--yes" in r.output
+    assert daily(folder) == before
+    r = run(folder, "remove", "ada@example.com", "--yes")
+    assert r.exit_code == 0 and "Removed ada@example.com" in r.output
+    assert "ada@example.com" not in daily(folder)
+
+
+def _on_a_terminal(folder: Path, args: list[str], answer: bytes) -> tuple[int, str]:
+    """Run the real `digest` with a pseudo-terminal as its input, answering its prompt."""
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [str(DIGEST), "subscribers", *args, "--config", str(folder)],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        close_fds=True,
+    )
+    os.close(secondary)
+    out = b""
+    answered = False
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if not answered and b"[y/N]" in out:
+            os.write(primary, answer)
+            answered = True
+    os.close(primary)
+    return proc.wait(timeout=30), out.decode()
+
+
+def test_remove_asks_on_a_terminal(folder: Path) -> None:
+    code, out = _on_a_terminal(folder, ["remove", "grace@example.com"], b"n\n")
+    assert code == 0 and "Remove grace@example.com (subscribed)" in out
+    assert "Nothing removed" in out and "grace@example.com" in daily(folder)
+    code, out = _on_a_terminal(folder, ["remove", "grace@example.com"], b"y\n")
+    assert code == 0 and "Removed grace@example.com" in out
+    assert "grace@example.com" not in daily(folder)
+
+
+def test_import_report_and_dry_run(folder: Path) -> None:
+    before = daily(folder)
+    r = run(folder, "import", str(DATA / "google_sheets.csv"), "--dry-run")
+    assert r.exit_code == 1  # invalid rows
+    assert "added" in r.output and "Dry run" in r.output
+    assert "line 5: Signup Date: 'yesterday'" in r.output
+    assert "line 6: Time zone" in r.output
+    assert daily(folder) == before
+    r = run(folder, "import", str(DATA / "mailchimp_subscribed.csv"), "--json")
+    assert r.exit_code == 0
+    report = json.loads(r.output)
+    assert (report["added"], report["updated"], report["invalid"]) == (3, 0, 0)
+    assert daily(folder).startswith(before)  # the old rows, byte for byte
+
+
+def test_import_refuses_into_a_broken_list(folder: Path) -> None:
+    target = folder / "subscribers" / "daily.csv"
+    shutil.copy(DATA / "broken_list.csv", target)
+    before = target.read_bytes()
+    r = run(folder, "import", str(DATA / "tabs.tsv"))
+    assert r.exit_code == 1
+    assert "daily.csv: not changed, because 6 row(s) are broken" in r.output
+    assert "line 4: has 9 fields" in r.output
+    assert target.read_bytes() == before
+
+
+def test_validate(folder: Path) -> None:
+    r = run(folder, "validate")
+    assert r.exit_code == 0 and "no problems" in r.output
+    shutil.copy(DATA / "broken_list.csv", folder / "subscribers" / "daily.csv")
+    r = run(folder, "validate", "--json")
+    assert r.exit_code == 1
+    assert [p["line"] for p in json.loads(r.output)["problems"]] == [4, 5, 6, 7, 8, 9, 10]
+    r = run(folder, "validate")
+    assert "daily.csv: line 6: subscribed_at: '05/11/2026'" in r.output
+
+
+def test_export_neutralises_formulas(folder: Path) -> None:
+    target = folder / "subscribers" / "daily.csv"
+    target.write_text(
+        "email,name,status,note,more\n"
+        'evil@example.com,"=HYPERLINK(""http://x"",""click"")",subscribed,@SUM(A1),\n'
+        "plus@example.com,+1 555,unsubscribed,-2,\n"
+        'tab@example.com,Tab,subscribed,"\tTabbed","\rCR"\n'
+        "ok@example.com,Plain Name,subscribed,a=b,\n"
+    )
+    r = run(folder, "export")
+    assert r.exit_code == 0
+    assert r.stdout_bytes.decode().split("\r\n") == [
+        "email,name,status,subscribed_at,unsubscribed_at,topics,timezone,note,more",
+        'evil@example.com,"\'=HYPERLINK(""http://x"",""click"")",subscribed,,,,,\'@SUM(A1),',
+        "plus@example.com,'+1 555,unsubscribed,,,,,'-2,",
+        "tab@example.com,Tab,subscribed,,,,,'\tTabbed,\"'\rCR\"",
+        "ok@example.com,Plain Name,subscribed,,,,,a=b,",
+        "",
+    ]
+    out = folder / "out" / "readers.csv"
+    r = run(folder, "export", "--status", "subscribed", "--out", str(out))
+    assert r.exit_code == 0 and "Wrote 3 rows" in r.output
+    assert [line.split(",")[0] for line in out.read_bytes().decode().split("\r\n")[1:-1]] == [
+        "evil@example.com",
+        "tab@example.com",
+        "ok@example.com",
+    ]
