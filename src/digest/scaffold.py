@@ -38,7 +38,7 @@ def scaffold(directory: Path, *, list_name: str = "daily", title: str | None = N
             encoding="utf-8"
         ),
         directory / "subscribers" / f"{list_name}.csv": HEADER + "\n",
-        directory / ".gitignore": "preview/\n.digest/\noutbox/\n",
+        directory / ".gitignore": "preview/\n.digest/\noutbox/\nsubscribers/*.lock\n",
     }
     for path, content in files.items():
         write_atomic(path, content)

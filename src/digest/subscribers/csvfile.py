@@ -5,14 +5,14 @@ not change byte for byte as it was."""
 from __future__ import annotations
 
 import csv
-import os
 import re
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from ..fsutil import atomic_open
 
 DELIMITERS = (",", ";", "\t")
 _QUOTED = re.compile(r'"[^"]*"')
@@ -150,41 +150,11 @@ class RowWriter:
 
 @contextmanager
 def atomic_write(path: Path, bom: bool = False) -> Iterator[IO[str]]:
-    """Write a file whole or not at all: a temp file in the same folder, flushed, synced and
-    renamed over `path`. The old file's permissions are kept. Nothing changes on an error."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            if bom:
-                out.write(BOM)
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        try:
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        except FileNotFoundError:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _sync_dir(path.parent)
-
-
-def _sync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    """A CSV file written whole or not at all (see `fsutil.atomic_open`), with its BOM kept."""
+    with atomic_open(path, "w", encoding="utf-8", newline="") as out:
+        if bom:
+            out.write(BOM)
+        yield out
 
 
 def first_bad_utf8_line(path: Path) -> int:
