@@ -213,6 +213,26 @@ def measure(port: int, feeds: int, concurrency: int) -> dict[str, object]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def measure_rss2email(r2e: str, port: int, feeds: int) -> dict[str, float]:
+    """rss2email, the classic feed-to-email tool, on the same server: `r2e run --no-send`
+    twice (fetch and parse everything, then all 304), timed as whole commands."""
+    with tempfile.TemporaryDirectory() as tmp:
+        base = [r2e, "-c", f"{tmp}/r2e.cfg", "-d", f"{tmp}/r2e.json"]
+        subprocess.run([*base, "new", "bench@example.org"], check=True, capture_output=True)
+        for i in range(feeds):
+            subprocess.run(
+                [*base, "add", f"f{i}", f"http://127.0.0.1:{port}/feeds/{i}.xml"],
+                check=True,
+                capture_output=True,
+            )
+        times = []
+        for _ in range(2):
+            start = time.perf_counter()
+            subprocess.run([*base, "run", "--no-send"], check=True, capture_output=True)
+            times.append(time.perf_counter() - start)
+    return {"first": times[0], "second": times[1]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--sizes", default="25,50,100", help="feed counts (default 25,50,100)")
@@ -220,6 +240,12 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.05, help="seconds added per response")
     ap.add_argument("--concurrency", type=int, default=None, help="default: FetchLimits'")
     ap.add_argument("--repeat", type=int, default=3, help="runs per cell; the median is shown")
+    ap.add_argument(
+        "--rss2email",
+        metavar="R2E",
+        help="also time rss2email's `r2e` command (install it in a venv of its own, e.g. "
+        "python3 -m venv /tmp/r2e && /tmp/r2e/bin/pip install rss2email)",
+    )
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--max-feeds", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--client", nargs=3, type=int, help=argparse.SUPPRESS)
@@ -273,6 +299,7 @@ def main() -> None:
     ):
         table.add_column(col, justify="right")
     speedups: list[tuple[int, float, float]] = []
+    versus: list[tuple[int, float, float]] = []
     began = time.perf_counter()
     try:
         for n in sizes:
@@ -299,15 +326,33 @@ def main() -> None:
                 )
             conc, seq = results["concurrent"], results["one by one"]
             speedups.append((n, seq["first"] / conc["first"], seq["second"] / conc["second"]))
+            if args.rss2email:
+                runs = [measure_rss2email(args.rss2email, port, n) for _ in range(args.repeat)]
+                r2e = {k: statistics.median(x[k] for x in runs) for k in ("first", "second")}
+                table.add_row(
+                    str(n),
+                    "rss2email 3 (one by one)",
+                    f"{r2e['first']:.2f}",
+                    f"{n / r2e['first']:.0f}",
+                    f"{r2e['second']:.2f}",
+                    f"{n / r2e['second']:.0f}",
+                    "",
+                )
+                versus.append((n, r2e["first"] / conc["first"], r2e["second"] / conc["second"]))
     finally:
         assert server.stdin is not None
         server.stdin.close()
         server.wait(timeout=10)
-    console = Console()
+    console = Console(width=120)
     console.print(table)
     for n, first, second in speedups:
         console.print(
-            f"{n:>4} feeds: concurrent is {first:.1f}x faster on the first fetch, "
+            f"{n:>4} feeds: concurrent is {first:.1f}x faster than one by one on the first "
+            f"fetch, {second:.1f}x on the second (all 304)"
+        )
+    for n, first, second in versus:
+        console.print(
+            f"{n:>4} feeds: digest is {first:.1f}x faster than rss2email on the first fetch, "
             f"{second:.1f}x on the second (all 304)"
         )
     console.print(f"bench took {time.perf_counter() - began:.0f} s")

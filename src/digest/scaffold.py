@@ -8,8 +8,8 @@ from pathlib import Path
 
 from .errors import DigestError
 from .fsutil import write_atomic
+from .subscribers import COLUMNS
 
-HEADER = "email,name,status,subscribed_at,unsubscribed_at,topics,timezone"
 _LIST_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -37,7 +37,7 @@ def scaffold(directory: Path, *, list_name: str = "daily", title: str | None = N
         directory / "articles" / "welcome.md": (starter / "articles" / "welcome.md").read_text(
             encoding="utf-8"
         ),
-        directory / "subscribers" / f"{list_name}.csv": HEADER + "\n",
+        directory / "subscribers" / f"{list_name}.csv": ",".join(COLUMNS) + "\n",
         directory / ".gitignore": "preview/\n.digest/\noutbox/\nsubscribers/*.lock\n",
     }
     for path, content in files.items():
