@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -113,7 +114,7 @@ def _from_markdown(text: str, path: Path, source: str) -> Article:
             "Fix it, or remove the block between the --- lines.",
         ) from None
     meta = dict(post.metadata)
-    body = [p for p in _paragraphs(post.content)]
+    body = list(_paragraphs(post.content))
     title = meta.get("title")
     if not title and body and body[0].startswith("#"):
         title = body.pop(0).lstrip("#").strip()
@@ -125,8 +126,6 @@ def _from_markdown(text: str, path: Path, source: str) -> Article:
 
 def _strip_markdown(p: str) -> str:
     """Leave the words of a Markdown paragraph: links keep their text, emphasis marks go."""
-    import re
-
     p = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", p)
     p = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", p)
     p = re.sub(r"(\*\*|__|\*|_|`)(\S(?:.*?\S)?)\1", r"\2", p)
