@@ -154,3 +154,28 @@ def test_summarise_takes_lead_settings_from_the_list(newsletter: Path) -> None:
     assert len(one.output.strip().split("\n\n")) == 1
     flag = runner.invoke(main, ["summarise", article, "-c", str(cfg), "--paragraphs", "3"])
     assert len(flag.output.strip().split("\n\n")) == 3
+
+
+def test_preview_warns_when_articles_are_left_out_for_size(newsletter: Path) -> None:
+    words = " ".join(f"word{j}" for j in range(80))
+    for i in range(120):
+        (newsletter / "articles" / f"long-{i:03}.md").write_text(
+            f"---\ntitle: Story {i} with a headline long enough to wrap on a phone screen\n"
+            f"url: https://example.com/{i}/{'x' * 150}\n---\n\n"
+            f"{words} first paragraph ends here.\n\n{words} second paragraph ends here.\n",
+            encoding="utf-8",
+        )
+    cfg = newsletter / "digest.toml"
+    cfg.write_text(
+        cfg.read_text().replace('language = "en"', 'language = "en"\nmax_articles = 200')
+    )
+    out = newsletter / "o"
+    result = CliRunner().invoke(main, ["preview", "-c", str(cfg), "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["omitted"] > 0
+    assert data["articles"] + data["omitted"] == 123
+    assert data["html_bytes"] < 102_000
+    assert "left out the last" in result.stderr
+    html = Path(data["html"]).read_text(encoding="utf-8")
+    assert f"{data['omitted']} more stories were left out" in html
