@@ -263,3 +263,18 @@ def test_docs_list_every_name_a_template_can_use() -> None:
     names += list(PLACEHOLDER_READER)
     missing = [n for n in names if f"| `{n}` |" not in doc]
     assert missing == [], f"docs/templates.md does not describe: {missing}"
+
+
+def test_image_without_alt_in_a_user_template_still_gets_alt(newsletter: Path) -> None:
+    _write_template(
+        newsletter,
+        "digest.mjml.j2",
+        '{% extends "default:digest.mjml.j2" %}{% block header %}<mj-section><mj-column>'
+        '<mj-image src="https://img.example.com/logo.png" /></mj-column></mj-section>'
+        "{% endblock %}",
+    )
+    config = load_config(newsletter / "digest.toml")
+    html = build_issue(config, config.get_list("daily"), now=NOW).rendered.html
+    images = re.findall(r"<img\b[^>]*>", html)
+    assert any("logo.png" in img for img in images)
+    assert all(re.search(r'\balt="', img) for img in images)

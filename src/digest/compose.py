@@ -30,6 +30,7 @@ GMAIL_CLIP_BYTES = 102_000
 SIZE_LIMIT = 100_000
 """Keep the HTML under this, leaving room below Gmail's clip for the per-reader values."""
 
+_IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt=)", re.I)
 _INLINE_STYLE = re.compile(r"<mj-style\b[^>]*\binline=\"inline\"[^>]*>(.*?)</mj-style>", re.S)
 
 
@@ -224,6 +225,8 @@ def compile_mjml(source: str, name: str = HTML_TEMPLATE) -> str:
             f"{name}: the MJML does not compile: {exc}",
             "Check the tags your template writes (every mj-* element closed and nested right).",
         ) from None
+    # MRML writes no alt when a template sets none; screen readers then read the file name.
+    html = _IMG_WITHOUT_ALT.sub('<img alt=""', html)
     if not inline_css.strip():
         return html
     inliner = css_inline.CSSInliner(
