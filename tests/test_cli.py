@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -179,3 +180,27 @@ def test_preview_warns_when_articles_are_left_out_for_size(newsletter: Path) -> 
     assert "left out the last" in result.stderr
     html = Path(data["html"]).read_text(encoding="utf-8")
     assert f"{data['omitted']} more stories were left out" in html
+
+
+def test_the_bundled_example_previews_as_make_demo_runs_it(tmp_path: Path) -> None:
+    """The quick start's first command, on a copy of this repository's own newsletter."""
+    repo = Path(__file__).resolve().parent.parent
+    for name in ("digest.toml", "examples", "subscribers", "templates"):
+        src = repo / name
+        if src.is_dir():
+            shutil.copytree(src, tmp_path / name)
+        else:
+            shutil.copy(src, tmp_path / name)
+    run = subprocess.run(
+        [str(DIGEST), "preview", "--list", "daily", "--since", "2026-11-01", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["articles"] == 5 and data["warnings"] == []
+    text = (tmp_path / data["text"]).read_text(encoding="utf-8")
+    assert "The secretary general of the military alliance said" in text
+    assert "Market square to close for resurfacing in January" in text
