@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -290,7 +292,15 @@ def test_item_key_order_guid_url_hash() -> None:
     a = item_key(guid=None, url=None, title="t", text="body", feed="F")
     b = item_key(guid=None, url=None, title="t", text="other body", feed="F")
     assert a.startswith("hash:") and a != b
-    assert item_id(a) == item_id(a) and len(item_id(a)) == 16 and item_id(a) != item_id(b)
+    assert len(item_id(a)) == 16 and item_id(a) != item_id(b)
+    # Stable across runs (the sent ledger stores it): another process computes the same id.
+    other = subprocess.run(
+        [sys.executable, "-c", f"from digest.identity import item_id; print(item_id({a!r}))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert other.stdout.strip() == item_id(a)
 
 
 def test_author_is_a_name_never_a_bare_address() -> None:
@@ -312,3 +322,84 @@ def test_author_is_a_name_never_a_bare_address() -> None:
     ).encode()
     parsed = parse_feed(body, url="https://e.example/feed")
     assert [e.author for e in parsed.entries] == ["Town Council", None, "Ann Writer"]
+
+
+# Found in review: each of these failed before its fix.
+
+
+def test_json_feed_links_and_images_are_http_only() -> None:
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [
+            {"id": "1", "title": "A", "url": "javascript:alert(1)", "image": "data:,x"},
+            {"id": "2", "title": "B", "url": "/b", "banner_image": "vbscript:x", "summary": "b"},
+        ],
+    }
+    a, b = parse_feed(json.dumps(doc).encode(), url="https://e.org/feed.json").entries
+    assert (a.url, a.image, a.canonical_url) == (None, None, None)
+    assert (b.url, b.image) == ("https://e.org/b", None)
+
+
+def test_relative_links_in_a_feed_file_are_not_urls() -> None:
+    body = b"""<rss version="2.0"><channel><title>F</title><item><title>T</title>
+    <link>story.html</link><description>&lt;img src="pic.jpg"&gt;Text.</description>
+    </item></channel></rss>"""
+    (e,) = parse_feed(body, url="/home/ann/news/feed.xml").entries
+    assert e.url is None and e.image is None
+
+
+def test_a_malformed_link_costs_only_that_link() -> None:
+    """urljoin raises ValueError on `http://[::1`: parse_feed raised, and the whole feed was
+    lost as an "unexpected error"."""
+    body = b"""<rss version="2.0"><channel><title>F</title>
+    <item><title>Bad</title><link>http://[::1/x</link><description>One.</description></item>
+    <item><title>Bad image</title><link>https://e.org/2</link>
+    <description>&lt;img src="http://[::1/p.jpg"&gt;Two.</description></item>
+    </channel></rss>"""
+    p = parse_feed(body, url="https://e.org/feed")
+    assert [(e.title, e.url, e.image) for e in p.entries] == [
+        ("Bad", None, None),
+        ("Bad image", "https://e.org/2", None),
+    ]
+    assert p.problems == ("1 of 2 entries have no link (kept without one)",)
+
+
+def test_plain_text_fields_holding_html_are_sanitised() -> None:
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [
+            {
+                "id": "1",
+                "title": "T",
+                "content_text": '<p onclick="x()">Hello <script>alert(1)</script>there.</p>'
+                "<p>Two</p>",
+            },
+            {"id": "2", "title": "U", "content_text": "1 < 2, and 3 > 2.\n\nSecond."},
+        ],
+    }
+    one, two = parse_feed(json.dumps(doc).encode(), url="https://e.org/f.json").entries
+    assert one.paragraphs == ("Hello there.", "Two")
+    assert two.paragraphs == ("1 < 2, and 3 > 2.", "Second.")
+
+
+def test_feed_id_keeps_bare_guids_stable_when_the_url_changes() -> None:
+    body = corpus("docs/examples/examples/rss20.xml").replace(b"http://example.org/guid/1", b"42")
+    old = parse_feed(body, url="https://e.org/feed", feed_id="https://e.org/feed")
+    moved = parse_feed(body, url="https://cdn.e.org/f?sig=1", feed_id="https://e.org/feed")
+    assert old.entries[0].key == "guid:https://e.org/feed#42"
+    assert moved.entries[0].id == old.entries[0].id
+
+
+def test_raw_gzip_is_capped_at_max_bytes() -> None:
+    body = gzip.compress(b"<rss>" + b" " * 200_000 + b"</rss>")
+    p = parse_feed(body, url="https://e.org/f", max_bytes=100_000)
+    assert p.entries == () and p.problems == ("unzipped, it is over 98 KB; not read",)
+
+
+def test_find_feed_links_keeps_only_http_links() -> None:
+    html = (
+        b'<link rel="alternate" type="application/rss+xml" href="javascript:alert(1)">'
+        b'<link rel="alternate" type="application/rss+xml" href="http://[::1/x">'
+        b'<link rel="alternate" type="application/atom+xml" href="/atom">'
+    )
+    assert find_feed_links(html, "https://e.org/") == ("https://e.org/atom",)

@@ -153,3 +153,72 @@ def test_concurrency_is_bounded() -> None:
         server.server_close()
     assert all(r.ok for r in results)
     assert state["peak"] == 3
+
+
+def test_invalid_url_is_an_error_not_an_exception() -> None:
+    """httpx raises InvalidURL (not an HTTPError) for a host name it cannot encode; it escaped
+    `get`, and from a teaser's page fetch, `gather` itself."""
+    r = fetch("http://\u2603.example/story")
+    assert r.status is None and r.error is not None
+    assert r.error.startswith("not a valid URL (Invalid IDNA hostname")
+
+
+def test_validator_that_cannot_be_sent_back_is_left_out(httpserver: HTTPServer) -> None:
+    """A stored ETag with a non-ASCII character cannot go in a request header; sending it
+    raised UnicodeEncodeError. The GET goes out unconditionally instead."""
+    httpserver.expect_request("/f").respond_with_data("<rss/>")
+    r = fetch(httpserver.url_for("/f"), etag='"caf\xe9"', last_modified="Mon, 23 Nov 2026")
+    assert r.ok and r.body == b"<rss/>"
+    (request, _), *_ = httpserver.log
+    assert "If-None-Match" not in request.headers
+    assert request.headers["If-Modified-Since"] == "Mon, 23 Nov 2026"
+
+
+def test_gzip_bomb_never_inflates_far_past_the_cap(httpserver: HTTPServer) -> None:
+    """100 KB of gzip that inflates to 100 MB: httpx inflated each network chunk whole
+    (~64 MB at a time) before the cap was checked. Decoding in 64 KB pieces keeps the peak
+    near the cap."""
+    import tracemalloc
+
+    httpserver.expect_request("/f").respond_with_data(
+        gzip.compress(b"\0" * 100_000_000, 9), headers={"Content-Encoding": "gzip"}
+    )
+    tracemalloc.start()
+    try:
+        r = fetch(httpserver.url_for("/f"), FetchLimits(max_bytes=1_000_000))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert r.error == "the response passed the 977 KB cap; cut off there"
+    assert peak < 30_000_000  # before: ~150 MB; the server thread and pytest count in it too
+
+
+def test_deflate_with_and_without_zlib_header(httpserver: HTTPServer) -> None:
+    import zlib
+
+    text = b"<rss>" + b"deflated " * 500 + b"</rss>"
+    raw = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    bodies = {"/zlib": zlib.compress(text), "/raw": raw.compress(text) + raw.flush()}
+    for path, body in bodies.items():
+        httpserver.expect_request(path).respond_with_data(
+            body, headers={"Content-Encoding": "deflate"}
+        )
+        assert fetch(httpserver.url_for(path)).body == text, path
+
+
+def test_two_gzip_members_and_a_broken_stream(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/two").respond_with_data(
+        gzip.compress(b"<rss>one") + gzip.compress(b"two</rss>"),
+        headers={"Content-Encoding": "gzip"},
+    )
+    httpserver.expect_request("/broken").respond_with_data(
+        b"\x1f\x8b\x08\x00garbage-not-deflate", headers={"Content-Encoding": "gzip"}
+    )
+    httpserver.expect_request("/br").respond_with_data(b"xx", headers={"Content-Encoding": "br"})
+    assert fetch(httpserver.url_for("/two")).body == b"<rss>onetwo</rss>"
+    broken = fetch(httpserver.url_for("/broken"))
+    assert broken.error is not None and broken.error.startswith("the compressed response is broken")
+    br = fetch(httpserver.url_for("/br"))
+    assert (
+        br.error == "the compressed response is broken: digest cannot decode Content-Encoding 'br'"
+    )

@@ -7,6 +7,7 @@ broken feed costs one line in `problems` and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import time
@@ -450,7 +451,10 @@ def test_html_page_without_feed(
     )
     got, problems = problems_with(tmp_path, good_feed, {"feed": url})
     assert got == ["Story 1"]
-    assert problems == [f"Bad ({url}): an HTML page, not a feed, and it links to no feed"]
+    assert problems == [
+        f"Bad ({url}): an HTML page, not a feed, and it links to no feed; "
+        "put the feed's own URL in digest.toml"
+    ]
 
 
 def test_html_page_with_feed_link_is_followed(
@@ -582,3 +586,265 @@ def test_missing_folder_is_one_problem(tmp_path: Path, good_feed: dict[str, Any]
     got, problems = problems_with(tmp_path, good_feed, {"folder": "no-such-folder"})
     assert got == ["Story 1"]
     assert problems == [f"source 'Bad': {tmp_path / 'no-such-folder'} is not a folder"]
+
+
+# Found in review: each of these failed before its fix.
+
+
+def test_links_and_images_are_only_ever_http(tmp_path: Path, httpserver: HTTPServer) -> None:
+    """A feed's `javascript:` link or `data:` image would reach the email's href and src."""
+    bad = item(1, 2, link="javascript:alert(document.cookie)")
+    bad["html"] = (
+        f'<p>{LONG}</p><img src="javascript:alert(2)"><img src="data:image/png;base64,AAAA">'
+    )
+    body = rss([bad]).replace(
+        "<item>",
+        '<item><media:content xmlns:media="http://search.yahoo.com/mrss/" '
+        'url="javascript:alert(3)" medium="image"/>',
+    )
+    url = serve_feed(httpserver, "/feed.xml", body)
+    result = run(make_config(tmp_path, [{"feed": url}]))
+    (a,) = result.articles
+    assert a.url is None and a.image is None
+
+
+def test_titles_hold_no_markup(tmp_path: Path, httpserver: HTTPServer) -> None:
+    title = (
+        "AT&amp;amp;T &lt;b&gt;wins&lt;/b&gt;&lt;script&gt;alert(1)&lt;/script&gt; the bid "
+        "&lt;img src=x onerror=alert(2)"
+    )
+    url = serve_feed(httpserver, "/feed.xml", rss([item(1, 2, title=title)]))
+    result = run(make_config(tmp_path, [{"feed": url}]))
+    assert titles(result) == ["AT&T wins the bid"]
+
+
+def test_a_link_digest_cannot_fetch_does_not_stop_the_issue(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """A teaser whose link has an invalid host name: its page cannot be fetched, so the feed's
+    text is used; before, the fetcher's InvalidURL escaped `gather` and the issue was lost."""
+    teaser = item(1, 2, link="http://\u2603.example/story", html=f"<p>{LONG}</p>")
+    url = serve_feed(httpserver, "/feed.xml", rss([teaser, item(2, 1)]))
+    result = run(make_config(tmp_path, [{"feed": url, "name": "F"}]))
+    assert titles(result) == ["Story 2", "Story 1"]
+    assert result.articles[1].lead == (LONG,)
+    assert len(result.problems) == 1
+    assert result.problems[0].startswith(f"F ({url}): full text of http://\u2603.example/story: ")
+    assert "not a valid URL" in result.problems[0]
+
+
+def test_an_etag_that_cannot_be_sent_back_does_not_break_the_feed(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """A server's ETag with a non-ASCII character: sending it back raised, and the feed failed
+    on every later run (without even its cached entries)."""
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        rss([item(1, 2)]), content_type="application/rss+xml", headers={"ETag": '"caf\xe9"'}
+    )
+    config = make_config(tmp_path, [{"feed": httpserver.url_for("/feed.xml")}])
+    assert titles(run(config)) == ["Story 1"]
+    again = run(config)
+    assert titles(again) == ["Story 1"]
+    assert again.problems == ()
+    assert "If-None-Match" not in httpserver.log[-1][0].headers
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype", "reason"),
+    [
+        ("", "application/rss+xml", "the document is empty"),
+        ("<html><body>Down for maintenance</body></html>", "text/html", "an HTML page"),
+        ("<rss version='2.0'><chan", "application/rss+xml", "not well-formed XML"),
+    ],
+)
+def test_a_broken_answer_keeps_the_last_good_entries(
+    tmp_path: Path, httpserver: HTTPServer, body: str, ctype: str, reason: str
+) -> None:
+    """A 200 with an empty, truncated or HTML body is a failed fetch: it must not replace the
+    entries of the last good answer, or items not yet sent are lost."""
+    url = serve_feed(httpserver, "/feed.xml", rss([item(1, 3)]))
+    config = make_config(tmp_path, [{"feed": url, "name": "F"}])
+    assert titles(run(config)) == ["Story 1"]
+    httpserver.clear()
+    serve_feed(httpserver, "/feed.xml", body, content_type=ctype)
+    broken = run(config)
+    assert titles(broken) == ["Story 1"]
+    assert len(broken.problems) == 1
+    assert broken.problems[0].startswith(f"F ({url}): {reason}")
+    assert "(using the 1 entries fetched" in broken.problems[0]
+    assert broken.sources[0].status == "error"
+    # The broken answer did not replace the cache: the next failure still has the entries.
+    assert titles(run(config)) == ["Story 1"]
+
+
+def test_item_published_while_its_feed_was_down_is_not_lost(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """Day 1's issue took the feed's items. At day 2's issue the feed was down, so it used the
+    cached copy, which lacks an item published after day 1. On day 3 the feed is back: that
+    item was never in an issue and must be in this one, though it is older than the window."""
+    url = serve_feed(httpserver, "/feed.xml", rss([item(1, 2)]))
+    config = make_config(tmp_path, [{"feed": url}])
+    day1 = run(config)
+    with State.open(config.state_dir) as state:
+        state.record_issue("daily", "daily-1", [a.id for a in day1.articles], NOW)
+
+    httpserver.clear()
+    httpserver.expect_request("/feed.xml").respond_with_data("down", status=503)
+    day2 = run(config, now=NOW + timedelta(days=1))
+    assert titles(day2) == []
+    with State.open(config.state_dir) as state:
+        state.record_issue("daily", "daily-2", [], NOW + timedelta(days=1))
+
+    httpserver.clear()
+    missed = item(2, -3)  # published 3 hours after day 1's issue
+    serve_feed(httpserver, "/feed.xml", rss([item(1, 2), missed, item(3, -47)]))
+    day3 = run(config, now=NOW + timedelta(days=2))
+    assert titles(day3) == ["Story 3", "Story 2"]
+
+
+def test_old_items_of_a_feed_seen_before_stay_out(tmp_path: Path, httpserver: HTTPServer) -> None:
+    """The rule above does not bring back items older than the look-back before the last
+    issue, nor items seen before that issue (they were left out then for being old)."""
+    url = serve_feed(httpserver, "/feed.xml", rss([item(1, 30)]))
+    config = make_config(tmp_path, [{"feed": url}])
+    assert titles(run(config)) == []
+    with State.open(config.state_dir) as state:
+        state.record_issue("daily", "daily-1", [], NOW)
+    httpserver.clear()
+    serve_feed(httpserver, "/feed.xml", rss([item(1, 30), item(2, 50)]))
+    assert titles(run(config, now=NOW + timedelta(days=1))) == []
+
+
+def test_bare_guids_keep_their_ids_when_the_feed_redirects(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """Bare GUIDs ("42") are qualified with the feed. They were qualified with the URL the
+    feed was finally fetched from, so a feed that moved (and redirects) gave every item a new
+    id, and sent items without a link came back."""
+    linkless = {"title": "Notice", "guid": "42", "date": NOW - timedelta(hours=2)}
+    url = serve_feed(httpserver, "/feed.xml", rss([linkless]))
+    config = make_config(tmp_path, [{"feed": url}])
+    first = run(config)
+    assert titles(first) == ["Notice"]
+    with State.open(config.state_dir) as state:
+        state.record_issue("daily", "daily-1", [a.id for a in first.articles], NOW)
+    httpserver.clear()
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        "", status=301, headers={"Location": httpserver.url_for("/new/feed.xml")}
+    )
+    serve_feed(httpserver, "/new/feed.xml", rss([linkless, item(2, -1)]))
+    assert titles(run(config, now=NOW + timedelta(hours=2))) == ["Story 2"]
+
+
+def test_a_password_in_a_feed_url_is_never_shown(
+    tmp_path: Path, httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    httpserver.expect_request("/private.xml").respond_with_data("no", status=404)
+    url = httpserver.url_for("/private.xml").replace("http://", "http://reader:s3cret@")
+    with caplog.at_level(logging.DEBUG):  # digest's own log and httpx's request lines
+        result = run(make_config(tmp_path, [{"feed": url}]))
+    assert any(r.name == "httpx" and "***@" in r.getMessage() for r in caplog.records)
+    assert len(result.problems) == 1
+    assert "http://***@" in result.problems[0]
+    assert "s3cret" not in result.problems[0]
+    assert not [r for r in caplog.records if "s3cret" in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    ("status", "hint"),
+    [
+        (404, "check the feed's URL in digest.toml"),
+        (403, "the site refuses digest; check the URL, or whether the feed needs a login"),
+        (503, "the site has trouble; digest tries again next run"),
+    ],
+)
+def test_fetch_problems_say_what_to_check(
+    tmp_path: Path, httpserver: HTTPServer, status: int, hint: str
+) -> None:
+    url = serve_feed(httpserver, "/f.xml", "no", status=status, content_type="text/plain")
+    result = run(make_config(tmp_path, [{"feed": url, "name": "F"}]))
+    (line,) = result.problems
+    assert line.startswith(f"F ({url}): HTTP {status} ") and line.endswith(f"; {hint}")
+
+
+def test_a_feed_file_that_never_ends_is_cut_off(tmp_path: Path, good_feed: dict[str, Any]) -> None:
+    """A named pipe (or device) has no size to check first: reading stops at the cap."""
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe.xml"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError), open(fifo, "wb") as f:
+            f.write(b"<rss>" + b" " * 300_000 + b"</rss>")
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    limits = FetchLimits(max_bytes=100_000)
+    got, problems = problems_with(tmp_path, good_feed, {"feed": "pipe.xml"}, limits=limits)
+    assert got == ["Story 1"]
+    assert problems == [f"Bad ({fifo}): the file is over the 98 KB cap; not read"]
+
+
+def test_dates_without_a_zone_are_utc_not_missing(tmp_path: Path, httpserver: HTTPServer) -> None:
+    """feedparser cannot read an RFC 822 date without a zone; such items counted as undated,
+    so on a first run a month-old item was "new"."""
+
+    def zoneless(n: int, hours_ago: float) -> str:
+        when = (NOW - timedelta(hours=hours_ago)).strftime("%a, %d %b %Y %H:%M:%S")
+        return (
+            f"<item><title>Story {n}</title><link>https://news.example.org/{n}</link>"
+            f"<pubDate>{when}</pubDate><description>{LONG}</description></item>"
+        )
+
+    body = f'<rss version="2.0"><channel><title>F</title>{zoneless(1, 2)}{zoneless(2, 720)}'
+    url = serve_feed(httpserver, "/feed.xml", body + "</channel></rss>")
+    result = run(make_config(tmp_path, [{"feed": url}]))
+    assert titles(result) == ["Story 1"]
+    assert result.articles[0].published == NOW - timedelta(hours=2)
+    assert result.sources[0].missing_dates == 0
+
+
+def test_a_failing_source_reports_its_last_success(tmp_path: Path) -> None:
+    """`sources check` shows when a source last worked; a local feed file that went missing
+    reported none, though the state had it."""
+    (tmp_path / "feed.xml").write_text(rss([item(1, 2)]), encoding="utf-8")
+    config = make_config(tmp_path, [{"feed": "feed.xml", "name": "Local"}])
+    assert run(config).sources[0].last_success == NOW
+    (tmp_path / "feed.xml").unlink()
+    (health,) = run(config, now=NOW + timedelta(hours=1)).sources
+    assert health.status == "error" and health.last_success == NOW
+
+
+def test_a_damaged_state_database_is_a_clear_error(tmp_path: Path) -> None:
+    """A state file that opens but lacks its tables raised sqlite3.OperationalError, which the
+    CLI shows as a traceback."""
+    import sqlite3
+
+    (tmp_path / "feed.xml").write_text(rss([item(1, 2)]), encoding="utf-8")
+    config = make_config(tmp_path, [{"feed": "feed.xml"}])
+    config.state_dir.mkdir()
+    conn = sqlite3.connect(config.state_dir / "state.sqlite3")
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    with pytest.raises(SourceError, match=r"state\.sqlite3: the state database failed \(no such"):
+        run(config)
+
+
+def test_folder_articles_only_carry_http_links(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.md").write_text(
+        f"---\ntitle: Ours\nurl: javascript:alert(1)\nimage: javascript:alert(2)\n---\n\n{LONG}\n",
+        encoding="utf-8",
+    )
+    (folder / "b.md").write_text(
+        f"---\ntitle: Linked\nurl: https://example.org/b\nimage: pics/b.jpg\n---\n\n{LONG2}\n",
+        encoding="utf-8",
+    )
+    result = run(make_config(tmp_path, [{"folder": "articles"}]))
+    by_title = {a.title: a for a in result.articles}
+    assert (by_title["Ours"].url, by_title["Ours"].image) == (None, None)
+    assert (by_title["Linked"].url, by_title["Linked"].image) == ("https://example.org/b", None)

@@ -146,7 +146,9 @@ def test_sources_check_fails_when_a_source_fails(tmp_path: Path, httpserver: HTT
     assert r.returncode == 1
     bad = json.loads(r.stdout)[1]
     assert bad["status"] == "error"
-    assert bad["problem"] == "an HTML page, not a feed, and it links to no feed"
+    assert bad["problem"] == (
+        "an HTML page, not a feed, and it links to no feed; put the feed's own URL in digest.toml"
+    )
 
 
 LONDON = ZoneInfo("Europe/London")
@@ -172,3 +174,34 @@ def test_parse_since(text: str, expected: datetime) -> None:
 def test_parse_since_rejects_nonsense() -> None:
     with pytest.raises(click.BadParameter):
         parse_since("soon", LONDON, NOW)
+
+
+def test_sources_check_never_prints_a_password(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/private.xml").respond_with_data("no", status=401)
+    url = httpserver.url_for("/private.xml").replace("http://", "http://reader:s3cret@")
+    newsletter(tmp_path, [url])
+    for args in (("sources", "check", "--json"), ("sources", "check"), ("gather",)):
+        r = digest(*args, cwd=tmp_path)
+        assert "s3cret" not in r.stdout + r.stderr, args
+    health = json.loads(digest("sources", "check", "--json", cwd=tmp_path).stdout)
+    assert health[1]["location"] == url.replace("reader:s3cret@", "***@")
+
+
+def test_gather_never_prints_a_password_of_an_unnamed_feed(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """An unnamed feed is named by its URL, so its articles' source carried the password."""
+    httpserver.expect_request("/private.xml").respond_with_data(
+        feed(2), content_type="application/rss+xml"
+    )
+    url = httpserver.url_for("/private.xml").replace("http://", "http://reader:s3cret@")
+    (tmp_path / "digest.toml").write_text(
+        f'[[sources]]\nfeed = "{url}"\nfull_text = "never"\n\n'
+        '[lists.daily]\nsender = "d@example.org"\n',
+        encoding="utf-8",
+    )
+    for args in (("gather",), ("gather", "--json")):
+        r = digest(*args, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert "Breakwater works" in r.stdout
+        assert "s3cret" not in r.stdout + r.stderr, args

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -137,3 +138,25 @@ def test_processes_write_the_ledger_at_once(tmp_path: Path) -> None:
     with State.open(tmp_path) as s:
         for name in ("daily", "weekly", "monthly", "news"):
             assert len(s.sent_keys(name)[0]) == 50
+
+
+def test_opening_waits_for_a_writer_instead_of_failing(tmp_path: Path) -> None:
+    """Runs that start together open a new state database. While it is still in the default
+    rollback mode and another connection holds the write lock, SQLite fails the switch to WAL
+    at once with "database is locked" (it does not wait when a reader must become a writer):
+    opening must wait for the lock, not fail. Seen as a rare failure of the test above."""
+    sqlite3.connect(tmp_path / STATE_FILE).execute("CREATE TABLE other_run (a)").connection.close()
+    other = sqlite3.connect(
+        tmp_path / STATE_FILE, timeout=10, isolation_level=None, check_same_thread=False
+    )
+    other.execute("BEGIN IMMEDIATE")
+    commit = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    commit.start()
+    try:
+        with State.open(tmp_path) as s:
+            assert s.last_sent("daily") is None
+    finally:
+        commit.join()
+        other.close()
+    conn = sqlite3.connect(tmp_path / STATE_FILE)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import pty
@@ -89,6 +91,11 @@ def test_errors_are_one_clear_line(folder: Path) -> None:
     assert "nobody@example.com is not on the list" in r.output
     r = run(folder, "add", "not-an-address")
     assert r.exit_code == 1 and "must have an @-sign" in r.output
+    for command in ("unsubscribe", "resubscribe"):
+        r = run(folder, command, "ada@@example.com")
+        assert r.exit_code == 1 and "'ada@@example.com' is not a valid email address" in r.output
+    r = run(folder, "remove", "ada@@example.com", "--yes")
+    assert r.exit_code == 1 and "is not a valid email address" in r.output
     r = run(folder, "count", "--list", "monthly")
     assert r.exit_code == 1 and "no list named 'monthly'" in r.output
 
@@ -236,4 +243,73 @@ def test_export_neutralises_formulas(folder: Path) -> None:
         "evil@example.com",
         "tab@example.com",
         "ok@example.com",
+    ]
+
+
+def test_export_neutralises_formulas_after_spaces_and_quotes(folder: Path) -> None:
+    (folder / "subscribers" / "daily.csv").write_text(
+        "email,note\n"
+        'space@example.com," =1+1"\n'
+        'quote@example.com,"""=HYPERLINK(""http://x"")"\n'
+        'nl@example.com,"\n@SUM(A1)"\n'
+        "minus@example.com,  -2\n"
+        "ok@example.com,O'Brien = Irish\n"
+    )
+    r = run(folder, "export")
+    assert r.exit_code == 0, r.output
+    rows = list(csv.reader(io.StringIO(r.stdout_bytes.decode(), newline="")))
+    assert [row[7] for row in rows[1:]] == [
+        "' =1+1",
+        '\'"=HYPERLINK("http://x")',
+        "'\n@SUM(A1)",
+        "'  -2",
+        "O'Brien = Irish",
+    ]
+
+
+def test_export_of_a_broken_list_fails_and_names_the_rows(folder: Path) -> None:
+    shutil.copy(DATA / "broken_list.csv", folder / "subscribers" / "daily.csv")
+    r = run(folder, "export")
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "6 row(s) are broken: line 4: has 9 fields" in r.output
+    out = folder / "readers.csv"
+    r = run(folder, "export", "--out", str(out))
+    assert r.exit_code == 1 and "readers.csv was not written" in r.output
+    assert not out.exists() and [p.name for p in folder.iterdir() if "readers" in p.name] == []
+
+
+def test_export_to_an_unwritable_place_is_a_clear_error(folder: Path) -> None:
+    (folder / "afile").write_text("not a folder\n")
+    r = run(folder, "export", "--out", str(folder / "afile" / "readers.csv"))
+    assert r.exit_code == 1
+    assert "cannot write the export" in r.output and "Traceback" not in r.output
+    assert (folder / "afile").read_text() == "not a folder\n"
+
+
+def test_a_repeated_unknown_column_keeps_each_value(folder: Path) -> None:
+    text = "email,note,note,\nada@example.com,first,second,third\n"
+    (folder / "subscribers" / "daily.csv").write_text(text)
+    r = run(folder, "export")
+    assert r.exit_code == 0, r.output
+    assert r.stdout_bytes.decode().split("\r\n")[:2] == [
+        "email,name,status,subscribed_at,unsubscribed_at,topics,timezone,note,note (2),",
+        "ada@example.com,,subscribed,,,,,first,second,third",
+    ]
+    r = run(folder, "list", "--json")
+    assert json.loads(r.output)[0]["extra"] == {"note": "first", "note (2)": "second", "": "third"}
+    assert run(folder, "add", "bob@example.com").exit_code == 0
+    assert daily(folder).startswith(text)
+
+
+def test_resubscribe_takes_back_every_row_of_an_address_listed_twice(folder: Path) -> None:
+    (folder / "subscribers" / "daily.csv").write_text(
+        "email,status\nada@example.com,subscribed\nADA@example.com,unsubscribed\n"
+    )
+    r = run(folder, "list", "--status", "subscribed")
+    assert r.output == "ada@example.com\tsubscribed\t\t\n"  # one row says subscribed...
+    r = run(folder, "resubscribe", "ada@example.com")  # ...but she is not sent to
+    assert r.exit_code == 0 and "ada@example.com is now subscribed" in r.output
+    assert daily(folder).splitlines()[1:] == [
+        "ada@example.com,subscribed",
+        "ADA@example.com,subscribed",
     ]

@@ -177,6 +177,12 @@ def test_unusable_sources_are_clear_errors(daily: SubscriberList, tmp_path: Path
     empty.write_text("")
     with pytest.raises(SubscriberError, match="empty"):
         daily.import_file(empty)
+    broken = tmp_path / "broken-header.csv"
+    broken.write_text('"Email"x,Name\nada@example.com,Ada\n')
+    with pytest.raises(
+        SubscriberError, match=r"broken-header\.csv: line 1: header: broken quoting"
+    ):
+        daily.import_file(broken)
     latin = tmp_path / "latin.csv"
     latin.write_bytes("email,name\njose@example.com,Jos\xe9\n".encode("latin-1"))
     with pytest.raises(SubscriberError, match=r"latin\.csv: line 2: not UTF-8"):
@@ -207,3 +213,28 @@ def test_excel_sep_line_and_quoted_delimiters_in_the_header(tmp_path: Path) -> N
     assert counts(people.import_file(quoted, at=AT)) == (1, 0, 0, 0, 0)
     assert people.get("ada@example.org").name == "Lovelace, Ada"
     assert people.get("grace@example.org").name == "Hopper, Grace"
+
+
+def test_a_later_row_saying_they_left_wins_over_an_earlier_subscribed_one(
+    daily: SubscriberList, tmp_path: Path
+) -> None:
+    # One export listing an address twice: first subscribed, then unsubscribed or bounced.
+    src = tmp_path / "merged.csv"
+    src.write_text(
+        "Email,Status,Unsubscribed At\n"
+        "zed@example.com,subscribed,\n"
+        "ada@example.com,subscribed,\n"
+        "ZED@example.com,unsubscribed,2026-11-20T08:00:00Z\n"
+        "Ada@example.com,bounced,2026-11-21T08:00:00Z\n"
+        "zed@example.com,subscribed,\n"
+    )
+    report = daily.import_file(src, at=AT)
+    assert counts(report) == (1, 1, 0, 3, 0)  # Zed added; Ada updated; 3 repeated rows
+    assert report.duplicate_lines == [(4, 2), (5, 3), (6, 2)]
+    zed = daily.get("zed@example.com")
+    assert (zed.status, zed.unsubscribed_at) == (
+        "unsubscribed",
+        datetime(2026, 11, 20, 8, 0, tzinfo=UTC),
+    )
+    assert daily.get("ada@example.com").status == "bounced"
+    assert [s.key for s in daily.iter_all()].count("zed@example.com") == 1

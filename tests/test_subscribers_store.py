@@ -214,7 +214,7 @@ BROKEN_PROBLEMS = [
     (4, "has 9 fields but the header has 8"),
     (5, "status: 'sort of' is not a status"),
     (6, "subscribed_at: '05/11/2026' is not an ISO 8601 date"),
-    (7, "email 'not an address': "),
+    (7, "email 'not an address': An email address must have an @-sign."),
     (8, "timezone: 'Europe/Londres' is not a time zone"),
     (9, "ADA@example.com is listed again (first on line 2)"),
     (10, "broken quoting"),
@@ -324,3 +324,24 @@ def test_an_unwritable_place_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SubscriberError, match="cannot write the list"):
         SubscriberList(not_a_folder / "daily.csv").add("ada@example.com")
     assert not_a_folder.read_text() == "I am a file\n"
+
+
+def test_an_address_listed_twice_is_sent_to_once_and_never_after_it_left(tmp_path: Path) -> None:
+    # Hand-edited: Ada's second row (other case) says she unsubscribed; Bob is listed twice.
+    p = make(
+        tmp_path,
+        "email,status,unsubscribed_at\n"
+        "ada@example.com,subscribed,\n"
+        "bob@example.com,,\n"
+        "grace@example.com,,\n"
+        "Bob@Example.com,subscribed,\n"
+        "ADA@example.com,unsubscribed,\n"
+        "lise@example.com,bounced,\n"
+        "LISE@example.com,,\n"
+        "emmy@example.com,,\n"
+        "EMMY@example.com,complained,last week\n",  # a bad date, but it says stop
+    )
+    before = p.read_bytes()
+    people = SubscriberList(p)
+    assert [s.email for s in people.iter_active()] == ["bob@example.com", "grace@example.com"]
+    assert p.read_bytes() == before

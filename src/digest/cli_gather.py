@@ -21,6 +21,7 @@ from .config import Config
 from .gather import Progress as ProgressCallback
 from .gather import check_sources
 from .gather import gather as gather_articles
+from .identity import redact
 from .state import SourceHealth
 
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
@@ -115,7 +116,7 @@ def gather(
                 {
                     "id": a.id,
                     "title": a.title,
-                    "source": a.source,
+                    "source": redact(a.source),
                     "url": a.url,
                     "published": a.published.isoformat() if a.published else None,
                     "author": a.author,
@@ -134,7 +135,9 @@ def gather(
     )
     for n, a in enumerate(result.articles, 1):
         click.echo(f"\n{n}. {a.title}")
-        click.echo(f"   {a.source} · {_when(a.published)}" + (f" · {a.url}" if a.url else ""))
+        click.echo(
+            f"   {redact(a.source)} · {_when(a.published)}" + (f" · {a.url}" if a.url else "")
+        )
         for p in a.lead:
             click.echo(textwrap.fill(p, width=96, initial_indent="   ", subsequent_indent="   "))
     if result.problems:
@@ -155,7 +158,7 @@ def sources() -> None:
 def _short(location: str, config: Config) -> str:
     """A file or folder inside the newsletter folder, named relative to it."""
     if location.startswith(("http://", "https://")):
-        return location
+        return redact(location)
     try:
         return str(Path(location).relative_to(config.root))
     except ValueError:
@@ -194,13 +197,17 @@ def check(ctx: click.Context, as_json: bool) -> None:
     with _progress("Checking sources", not as_json) as progress:
         health = check_sources(config, progress=progress)
     if as_json:
-        click.echo(json.dumps([h.to_json() for h in health], ensure_ascii=False, indent=2))
+        records = [
+            {**h.to_json(), "name": redact(h.name), "location": redact(h.location)} for h in health
+        ]
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
     else:
         table = Table(title=f"Sources of {config.path}", title_justify="left", expand=False)
         for column in ("Source", "Status", "Last success", "Items", "Undated", "Text", "Problem"):
             table.add_column(column, overflow="fold")
         for h in health:
-            where = h.name if h.name == h.location else f"{h.name}\n{_short(h.location, config)}"
+            name = redact(h.name)
+            where = name if h.name == h.location else f"{name}\n{_short(h.location, config)}"
             if h.feed_url:
                 where += f"\nfeed found at {h.feed_url}"
             table.add_row(

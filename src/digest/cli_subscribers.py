@@ -15,9 +15,17 @@ from rich.table import Table
 
 from .cli_common import CONTEXT, DigestGroup, config_option, get_config
 from .errors import SubscriberError
-from .subscribers import STATUSES, ImportReport, Subscriber, SubscriberList, format_time
+from .subscribers import (
+    STATUSES,
+    ImportReport,
+    Problem,
+    Subscriber,
+    SubscriberList,
+    export_rows,
+    format_time,
+)
 from .subscribers.csvfile import atomic_write
-from .subscribers.export import export_rows
+from .subscribers.store import summarise
 
 
 def _list_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -298,7 +306,8 @@ def export(list_name: str | None, status: str | None, out: Path | None) -> None:
     """Export a list as CSV that is safe to open in a spreadsheet.
 
     Cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or
-    carriage return) get a leading ' so they show as text.
+    carriage return, also after spaces or a quote) get a leading ' so they show as text.
+    Exits 1 if a row of the list cannot be read (with --out, nothing is written then).
 
     \b
     Examples:
@@ -307,13 +316,31 @@ def export(list_name: str | None, status: str | None, out: Path | None) -> None:
     """
     people = _open_list(list_name)
     extra = people.extra_columns()
-    rows = (s for s in people.iter_all() if status is None or s.status == status)
+    problems: list[Problem] = []
+    rows = (s for s in people.iter_all(problems) if status is None or s.status == status)
     if out is None:
         export_rows(rows, sys.stdout, extra)
+        _refuse_incomplete(people, problems, "the export above lacks them")
         return
-    with atomic_write(out) as f:
-        n = export_rows(rows, f, extra)
+    try:
+        with atomic_write(out) as f:
+            n = export_rows(rows, f, extra)
+            _refuse_incomplete(people, problems, f"{out} was not written")
+    except OSError as exc:
+        raise SubscriberError(
+            f"{out}: cannot write the export ({exc.strerror or exc})",
+            "Check that the folder exists as a folder, its permissions and free space.",
+        ) from None
     click.echo(f"Wrote {n} rows to {out}.", err=True)
+
+
+def _refuse_incomplete(people: SubscriberList, problems: list[Problem], outcome: str) -> None:
+    """An export that silently left out rows would lose them for whoever relies on it."""
+    if problems:
+        raise SubscriberError(
+            f"{people.path}: {summarise(problems)}; {outcome}",
+            "Fix those lines (`digest subscribers validate` lists them all), then export again.",
+        )
 
 
 @subscribers.command(context_settings=CONTEXT)

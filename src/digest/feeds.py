@@ -17,14 +17,15 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin
 
 import feedparser
 
-from .identity import canonical_url, item_id, item_key
-from .sanitise import FeedText, feed_text, plain_paragraphs
+from .fetch import human_size
+from .identity import canonical_url, http_url, item_id, item_key
+from .sanitise import FeedText, feed_text, inline_text, plain_paragraphs
 
 __all__ = ["Entry", "ParsedFeed", "parse_feed"]
 
@@ -85,45 +86,63 @@ class ParsedFeed:
         return self.format == "html"
 
 
-def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
+def parse_feed(
+    body: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    feed_id: str | None = None,
+    max_bytes: int | None = None,
+) -> ParsedFeed:
     """Parse a feed document. Never raises: whatever is wrong becomes a line in `problems`.
 
-    `url` is where the document came from (a URL or a file path): it resolves relative links
-    and qualifies bare GUIDs. `headers` are the HTTP response headers (lower-case names), used
-    for the declared content type and encoding.
+    `url` is where the document came from (a URL or a file path): it resolves relative links.
+    `feed_id` (default: `url`) qualifies bare GUIDs; pass the configured address, which stays
+    the same when the server redirects elsewhere, so item ids do too. `headers` are the HTTP
+    response headers (lower-case names), used for the declared content type and encoding.
+    `max_bytes` caps a raw gzip document once unzipped (default `MAX_UNZIPPED`).
     """
+    try:
+        return _parse(body, url, headers, feed_id or url, max_bytes or MAX_UNZIPPED)
+    except RecursionError:
+        return ParsedFeed("", problems=("the document is nested too deeply to read",))
+
+
+def _parse(
+    body: bytes, url: str, headers: Mapping[str, str] | None, feed_id: str, cap: int
+) -> ParsedFeed:
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     problems: list[str] = []
     if body[:2] == b"\x1f\x8b":
         try:
-            body = _gunzip(body)
+            body = _gunzip(body, cap)
         except (OSError, EOFError, zlib.error) as exc:
             return ParsedFeed("", problems=(f"the gzip-compressed document is broken ({exc})",))
         except _TooBig:
-            return ParsedFeed("", problems=(f"unzipped, it is over {MAX_UNZIPPED >> 20} MB",))
+            return ParsedFeed("", problems=(f"unzipped, it is over {human_size(cap)}; not read",))
     if not body.strip():
         return ParsedFeed("", problems=("the document is empty",))
     ctype = headers.get("content-type", "").split(";")[0].strip().lower()
     head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")
     if "json" in ctype or head.startswith((b"{", b"[")):
-        return _parse_json_feed(body, url)
+        return _parse_json_feed(body, url, feed_id)
     if _HTML_START.match(head) or ("html" in ctype and not _XML_START.match(head)):
         links = find_feed_links(body, url)
         if not links:
             return ParsedFeed("html", problems=("an HTML page with no feed link in it",))
         return ParsedFeed("html", feed_links=links)
-    return _parse_xml_feed(body, url, headers, problems)
+    return _parse_xml_feed(body, url, headers, problems, feed_id)
 
 
 class _TooBig(Exception):
     pass
 
 
-def _gunzip(body: bytes) -> bytes:
+def _gunzip(body: bytes, cap: int) -> bytes:
     """Feeds saved or served as raw gzip without a Content-Encoding header; capped in size."""
     d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = d.decompress(body, MAX_UNZIPPED + 1)
-    if len(out) > MAX_UNZIPPED:
+    out = d.decompress(body, cap + 1)
+    if len(out) > cap:
         raise _TooBig
     if not d.eof:
         raise EOFError("it ends early")
@@ -131,7 +150,7 @@ def _gunzip(body: bytes) -> bytes:
 
 
 def _parse_xml_feed(
-    body: bytes, url: str, headers: dict[str, str], problems: list[str]
+    body: bytes, url: str, headers: dict[str, str], problems: list[str], feed_id: str
 ) -> ParsedFeed:
     # A file, or a server that names no type: let the XML declaration name the encoding.
     if not headers.get("content-type"):
@@ -140,7 +159,7 @@ def _parse_xml_feed(
         body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
     )
     entries, entry_problems = _collect(
-        (_from_feedparser(e, url) for e in d.entries), url, len(d.entries)
+        (_from_feedparser(e, url) for e in d.entries), feed_id, len(d.entries)
     )
     if d.get("bozo"):
         problems.append(_describe_bozo(d.get("bozo_exception"), len(entries)))
@@ -148,7 +167,7 @@ def _parse_xml_feed(
         problems.append("no RSS or Atom feed found in the document")
     return ParsedFeed(
         d.get("version") or "",
-        title=d.feed.get("title") or None,
+        title=_clean_title(d.feed.get("title")),
         entries=entries,
         problems=tuple(problems + entry_problems),
     )
@@ -180,8 +199,29 @@ def _struct_to_datetime(value: time.struct_time | None) -> datetime | None:
         return None
 
 
+def _text_to_datetime(value: Any) -> datetime | None:
+    """A date feedparser could not read: it gives up on an RFC 822 date without a zone
+    ("Mon, 23 Nov 2026 10:00:00"). Such a date is taken as UTC, as feedparser does for ISO ones;
+    else the item would count as undated, and old items as new."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        dt = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _entry_date(e: Any) -> datetime | None:
+    for key in ("published", "updated", "created"):
+        dt = _struct_to_datetime(e.get(f"{key}_parsed")) or _text_to_datetime(e.get(key))
+        if dt:
+            return dt
+    return None
+
+
 def _from_feedparser(e: Any, feed_url: str) -> _Raw:
-    link = e.get("link") or None
+    link = http_url(e.get("link"), feed_url)
     base = link or feed_url
     best_html, best_type = "", "text/html"
     for detail in [*e.get("content", []), e.get("summary_detail") or {}]:
@@ -197,17 +237,13 @@ def _from_feedparser(e: Any, feed_url: str) -> _Raw:
     image = text.image
     image_alt = text.image_alt
     for m in [*e.get("media_content", []), *e.get("media_thumbnail", [])]:
-        if not image and m.get("url") and m.get("medium", "image") == "image":
-            image = urljoin(base, m["url"])
-    published = (
-        _struct_to_datetime(e.get("published_parsed"))
-        or _struct_to_datetime(e.get("updated_parsed"))
-        or _struct_to_datetime(e.get("created_parsed"))
-    )
+        if not image and m.get("medium", "image") == "image":
+            image = http_url(m.get("url"), base)
+    published = _entry_date(e)
     return _Raw(
         guid=e.get("id") or None,
         title=_clean_title(e.get("title")),
-        url=urljoin(feed_url, link) if link else None,
+        url=link,
         published=published,
         author=_author_name(e),
         text=text,
@@ -229,10 +265,8 @@ class _Raw:
 
 
 def _clean_title(title: Any) -> str | None:
-    if not isinstance(title, str):
-        return None
-    t = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", title)).strip()
-    return t or None
+    """Plain text: feed titles may hold markup, entities, even scripts."""
+    return (inline_text(title) or None) if isinstance(title, str) else None
 
 
 def _title_from_text(paragraphs: tuple[str, ...], words: int = 10) -> str | None:
@@ -242,9 +276,7 @@ def _title_from_text(paragraphs: tuple[str, ...], words: int = 10) -> str | None
     return " ".join(first[:words]) + ("…" if len(first) > words else "")
 
 
-def _collect(
-    raws: Iterable[_Raw], feed_url: str, total: int
-) -> tuple[tuple[Entry, ...], list[str]]:
+def _collect(raws: Iterable[_Raw], feed_id: str, total: int) -> tuple[tuple[Entry, ...], list[str]]:
     """Entries from raw items, and one line per kind of entry problem (not one per entry)."""
     entries: list[Entry] = []
     no_title = no_link = empty = 0
@@ -260,7 +292,7 @@ def _collect(
         if not raw.url:
             no_link += 1
         key = item_key(
-            guid=raw.guid, url=raw.url, title=title, text="\n".join(paragraphs), feed=feed_url
+            guid=raw.guid, url=raw.url, title=title, text="\n".join(paragraphs), feed=feed_id
         )
         entries.append(
             Entry(
@@ -286,7 +318,7 @@ def _collect(
     return tuple(entries), problems
 
 
-def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
+def _parse_json_feed(body: bytes, url: str, feed_id: str) -> ParsedFeed:
     """JSON Feed 1.0 and 1.1 (jsonfeed.org): `items` with `id`, `url`, `title`, content."""
     try:
         doc = json.loads(body.decode("utf-8-sig"))
@@ -307,18 +339,18 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
     feed_author = _json_author(doc)
     items = [i for i in doc["items"] if isinstance(i, dict)]
     raws = (_from_json_item(i, url, feed_author) for i in items)
-    entries, entry_problems = _collect(raws, url, len(items))
-    title = doc.get("title") if isinstance(doc.get("title"), str) else None
+    entries, entry_problems = _collect(raws, feed_id, len(items))
+    title = _clean_title(doc.get("title"))
     return ParsedFeed(fmt, title=title, entries=entries, problems=tuple(problems + entry_problems))
 
 
 def _author_name(e: Mapping[str, Any]) -> str | None:
     """A reader wants a name: RSS's `email (Name)` gives its name, a bare address nothing."""
     detail = e.get("author_detail") or {}
-    name = (detail.get("name") or "").strip()
+    name = _clean_title(detail.get("name"))
     if name:
         return name
-    author = (e.get("author") or "").strip()
+    author = _clean_title(e.get("author"))
     return None if not author or "@" in author else author
 
 
@@ -327,10 +359,10 @@ def _json_author(obj: Mapping[str, Any]) -> str | None:
     if isinstance(authors, list):
         names = [a.get("name") for a in authors if isinstance(a, dict) and a.get("name")]
         if names:
-            return ", ".join(str(n) for n in names)
+            return _clean_title(", ".join(str(n) for n in names))
     author = obj.get("author")
     if isinstance(author, dict) and author.get("name"):
-        return str(author["name"])
+        return _clean_title(str(author["name"]))
     return None
 
 
@@ -345,8 +377,7 @@ def _json_date(value: Any) -> datetime | None:
 
 
 def _from_json_item(item: Mapping[str, Any], feed_url: str, feed_author: str | None) -> _Raw:
-    link = item.get("url") or item.get("external_url")
-    link = urljoin(feed_url, link) if isinstance(link, str) and link.strip() else None
+    link = http_url(item.get("url"), feed_url) or http_url(item.get("external_url"), feed_url)
     html = item.get("content_html")
     if isinstance(html, str) and html.strip():
         text = feed_text(html, link or feed_url)
@@ -356,7 +387,11 @@ def _from_json_item(item: Mapping[str, Any], feed_url: str, feed_author: str | N
         text = FeedText(plain_paragraphs(item["summary"]))
     else:
         text = FeedText(())
-    image = item.get("image") or item.get("banner_image") or text.image
+    image = (
+        http_url(item.get("image"), feed_url)
+        or http_url(item.get("banner_image"), feed_url)
+        or text.image
+    )
     guid = item.get("id")
     return _Raw(
         guid=str(guid) if guid not in (None, "") else None,
@@ -365,8 +400,8 @@ def _from_json_item(item: Mapping[str, Any], feed_url: str, feed_author: str | N
         published=_json_date(item.get("date_published")) or _json_date(item.get("date_modified")),
         author=_json_author(item) or feed_author,
         text=text,
-        image=urljoin(feed_url, image) if isinstance(image, str) else None,
-        image_alt=text.image_alt if image == text.image else None,
+        image=image,
+        image_alt=text.image_alt if image and image == text.image else None,
     )
 
 
@@ -397,8 +432,10 @@ def find_feed_links(html: bytes, page_url: str) -> tuple[str, ...]:
         finder.close()
     except AssertionError:  # HTMLParser on hopeless markup; keep what was found
         pass
-    base = urljoin(page_url, finder.base) if finder.base else page_url
+    base = http_url(finder.base, page_url) or page_url
     seen: dict[str, None] = {}
     for _type, href in finder.links:
-        seen.setdefault(urljoin(base, href), None)
+        url = http_url(href, base)
+        if url:
+            seen.setdefault(url, None)
     return tuple(seen)

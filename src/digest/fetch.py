@@ -15,17 +15,41 @@ import functools
 import logging
 import ssl
 import time
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
 import httpx
 
 from . import __version__
+from .identity import redact
 
-__all__ = ["FEED_ACCEPT", "PAGE_ACCEPT", "USER_AGENT", "FetchLimits", "Fetched", "Fetcher"]
+__all__ = [
+    "FEED_ACCEPT",
+    "PAGE_ACCEPT",
+    "USER_AGENT",
+    "FetchLimits",
+    "Fetched",
+    "Fetcher",
+    "human_size",
+]
 
 log = logging.getLogger(__name__)
+
+
+class _HideCredentials(logging.Filter):
+    """httpx logs each request's URL at INFO (`digest -v`), password included; hide it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact(str(a)) if isinstance(a, httpx.URL) else a for a in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_HideCredentials())
 
 USER_AGENT = f"digest/{__version__} (newsletter digest; +https://pypi.org/project/digest/)"
 FEED_ACCEPT = (
@@ -33,6 +57,9 @@ FEED_ACCEPT = (
     "application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.8, text/html;q=0.5, */*;q=0.1"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+# Only what `_Inflater` can decode in bounded steps (httpx would also offer br and zstd).
+ACCEPT_ENCODING = "gzip, deflate"
+_PIECE = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -85,6 +112,45 @@ class _TooLarge(Exception):
     pass
 
 
+class _Inflater:
+    """Decodes a Content-Encoding in pieces of at most 64 KB, so the size cap is checked
+    before memory is spent: httpx inflates each network chunk whole, and 64 KB of gzip can
+    hold 64 MB."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding.strip().lower()
+        if self.encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+            raise httpx.DecodingError(f"digest cannot decode Content-Encoding {encoding!r}")
+        self._d = self._new()
+        self._first = True
+
+    def _new(self) -> zlib._Decompress | None:
+        if self.encoding in ("gzip", "x-gzip"):
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if self.encoding == "deflate":
+            return zlib.decompressobj()
+        return None
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._d is None:
+            yield data
+            return
+        if self._first and self.encoding == "deflate" and data:
+            self._first = False
+            if data[0] & 0x0F != 8:  # raw deflate, without the zlib header servers often omit
+                self._d = zlib.decompressobj(-zlib.MAX_WBITS)
+        while data or (self._d.eof and self._d.unused_data):
+            if self._d.eof:  # gzip may hold several members one after another
+                data, self._d = self._d.unused_data + data, self._new()
+                assert self._d is not None
+            piece = self._d.decompress(data, _PIECE)
+            data = self._d.unconsumed_tail
+            if piece:
+                yield piece
+            elif not data and not self._d.eof:
+                break
+
+
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
     """Loading the CA bundle takes ~60 ms; do it once per process, not once per run."""
@@ -93,7 +159,7 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-def _mb(n: int) -> str:
+def human_size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
 
 
@@ -140,11 +206,12 @@ class Fetcher:
     ) -> Fetched:
         """GET `url`, conditionally when a validator is given. Never raises for network trouble."""
         assert self._client is not None, "use Fetcher as an async context manager"
-        headers = {"Accept": accept}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+        headers = {"Accept": accept, "Accept-Encoding": ACCEPT_ENCODING}
+        for name, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified)):
+            # A validator that cannot go back in a header (non-ASCII, control characters)
+            # would fail every later request; without it the GET is simply unconditional.
+            if value and value.isascii() and value.isprintable():
+                headers[name] = value
         async with self._slots:
             start = time.perf_counter()
             try:
@@ -154,10 +221,10 @@ class Fetcher:
                 result = Fetched(
                     url, url, None, error=f"no complete answer within {self.limits.deadline:g} s"
                 )
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
                 result = Fetched(url, url, None, error=self._describe(exc))
             seconds = time.perf_counter() - start
-        log.debug("GET %s -> %s in %.3f s", url, result.status or result.error, seconds)
+        log.debug("GET %s -> %s in %.3f s", redact(url), result.status or result.error, seconds)
         return Fetched(
             result.url,
             result.final_url,
@@ -187,28 +254,33 @@ class Fetcher:
                     final,
                     status,
                     headers=got,
-                    error=f"the response is {_mb(int(declared))}, over the {_mb(cap)} cap; "
-                    "not read",
+                    error=f"the response is {human_size(int(declared))}, over the "
+                    f"{human_size(cap)} cap; not read",
                 )
             chunks: list[bytes] = []
             size = 0
+            inflater = _Inflater(got.get("content-encoding", ""))
             try:
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > cap:
-                        raise _TooLarge
-                    chunks.append(chunk)
+                async for raw in response.aiter_raw():
+                    try:
+                        for piece in inflater.feed(raw):
+                            size += len(piece)
+                            if size > cap:
+                                raise _TooLarge
+                            chunks.append(piece)
+                    except zlib.error as exc:
+                        raise httpx.DecodingError(str(exc)) from None
             except _TooLarge:
                 return Fetched(
                     url,
                     final,
                     status,
                     headers=got,
-                    error=f"the response passed the {_mb(cap)} cap; cut off there",
+                    error=f"the response passed the {human_size(cap)} cap; cut off there",
                 )
             return Fetched(url, final, status, b"".join(chunks), got)
 
-    def _describe(self, exc: httpx.HTTPError) -> str:
+    def _describe(self, exc: Exception) -> str:
         """One line a user can act on, instead of an exception's repr."""
         lim = self.limits
         if isinstance(exc, httpx.ConnectTimeout):
@@ -223,6 +295,8 @@ class Fetcher:
             return f"cannot connect: {exc or 'connection refused'}"
         if isinstance(exc, httpx.UnsupportedProtocol):
             return "not an http(s) URL"
+        if isinstance(exc, httpx.InvalidURL | ValueError):
+            return f"not a valid URL ({exc})"
         if isinstance(exc, httpx.DecodingError):
             return f"the compressed response is broken: {exc}"
         if isinstance(exc, httpx.RemoteProtocolError):

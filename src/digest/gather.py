@@ -5,13 +5,16 @@ The rules, in the order they apply:
 1. Every source of the list is read at once (bounded by `FetchLimits.concurrency`): a feed URL
    with a conditional GET, a local feed file, or a folder of article files. A source that fails
    becomes one line in `Gathered.problems` and a logged warning; the others go on. A feed that
-   fails but was read before gives the entries of its last good answer.
+   fails, or answers with an empty, broken or HTML document, but was read before gives the
+   entries of its last good answer. Links and images are kept only when they are http(s).
 2. **The window.** A feed item is recent when it was published at or after the window start:
    `since` when given, else the list's last sent issue or the look-back (`lookback_hours`,
    default 24) before now, whichever is earlier. An item without a date counts as published
    when digest first saw it. Items already sent are excluded by the no-repeat rule, so a
    window that overlaps the last issue repeats nothing; it only catches items published just
-   before that issue went out but fetched after.
+   before that issue went out but fetched after. Likewise an item first seen after the last
+   issue went out (its feed was down then, or served an old copy) is taken when it was
+   published within the look-back before that issue: it was never in an issue.
    **Folder articles** are the user's own and new until sent, whatever their age: the window
    does not apply to them.
 3. **No repeats.** An item whose id or canonical URL is in a sent issue of this list is out.
@@ -30,8 +33,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,8 +45,8 @@ from .config import Config, ListConfig, SourceConfig
 from .errors import SourceError
 from .extract import extract_html
 from .feeds import Entry, ParsedFeed, parse_feed
-from .fetch import PAGE_ACCEPT, Fetcher, FetchLimits
-from .identity import canonical_url
+from .fetch import PAGE_ACCEPT, Fetched, Fetcher, FetchLimits, human_size
+from .identity import canonical_url, http_url, redact
 from .local import read_folder
 from .models import Article
 from .state import CachedFeed, CachedPage, SourceHealth, State
@@ -121,14 +126,15 @@ async def gather_async(
             f"{config.path}: list {lst.name!r} has no sources",
             'Add a [[sources]] block with `feed = "https://…"` or `folder = "articles"`.',
         )
-    with State.open(config.state_dir) as state:
+    with _state(config) as state:
         async with Fetcher(limits) as fetcher:
             run = _Run(state, fetcher, now)
             t0 = time.perf_counter()
             reads = await run.read_all(sources, progress)
             t1 = time.perf_counter()
-            start = since.astimezone(UTC) if since else _window_start(state, lst, now)
-            candidates = run.select(reads, lst, start)
+            last = None if since else state.last_sent(lst.name)
+            start = since.astimezone(UTC) if since else _window_start(last, lst, now)
+            candidates = run.select(reads, lst, start, last)
             t2 = time.perf_counter()
             articles = await run.with_leads(candidates, lst)
             log.info(
@@ -139,7 +145,8 @@ async def gather_async(
                 t2 - t1,
                 time.perf_counter() - t2,
             )
-    problems = [p for r in reads for p in r.problems] + run.late_problems
+    # One line each, whatever an exception or a server put in them.
+    problems = [" ".join(p.split()) for r in reads for p in r.problems] + run.late_problems
     return Gathered(
         articles=tuple(articles),
         problems=tuple(problems),
@@ -159,7 +166,7 @@ def check_sources(
 
     async def run() -> tuple[SourceHealth, ...]:
         when = (now or datetime.now(UTC)).astimezone(UTC)
-        with State.open(config.state_dir) as state:
+        with _state(config) as state:
             async with Fetcher(limits) as fetcher:
                 run = _Run(state, fetcher, when)
                 reads = await run.read_all(config.sources, progress)
@@ -173,9 +180,23 @@ def check_sources(
     return asyncio.run(run())
 
 
-def _window_start(state: State, lst: ListConfig, now: datetime) -> datetime:
+@contextmanager
+def _state(config: Config) -> Iterator[State]:
+    """The state database, open for one run. A database that fails under way (a damaged file,
+    tables missing) is a user error naming the file, not a traceback."""
+    with State.open(config.state_dir) as state:
+        try:
+            yield state
+        except sqlite3.DatabaseError as exc:
+            raise SourceError(
+                f"{state.path}: the state database failed ({exc})",
+                "Move the file away; digest makes a new one (feeds are then fetched in full "
+                "and the sent ledger starts empty).",
+            ) from None
+
+
+def _window_start(last: datetime | None, lst: ListConfig, now: datetime) -> datetime:
     lookback = now - timedelta(hours=lst.lookback_hours)
-    last = state.last_sent(lst.name)
     return min(last, lookback) if last else lookback
 
 
@@ -191,10 +212,28 @@ def looks_like_teaser(paragraphs: Sequence[str], max_paragraphs: int = 2, words:
 
 
 def _label(source: SourceConfig) -> str:
-    """How a problem line names a source: its name, and its address when that differs."""
+    """How a problem line names a source: its name, and its address when that differs.
+    A password in a feed URL is never shown."""
     if source.kind == "feed" and source.name != source.location:
-        return f"{source.name} ({source.location})"
-    return source.name
+        return f"{redact(source.name)} ({redact(source.location)})"
+    return redact(source.name)
+
+
+def _fetch_hint(r: Fetched) -> str:
+    """What to check, for a feed that could not be fetched."""
+    if r.status in (401, 403):
+        return "the site refuses digest; check the URL, or whether the feed needs a login"
+    if r.status in (404, 410):
+        return "check the feed's URL in digest.toml"
+    if r.status is not None and (r.status == 429 or r.status >= 500):
+        return "the site has trouble; digest tries again next run"
+    if r.error and "cap" in r.error:
+        return "check that the URL is a feed, not a large file"
+    if r.error and ("within" in r.error or "timed out" in r.error):
+        return "the site is slow or down; digest tries again next run"
+    if r.error and r.error.startswith(("cannot connect", "not a", "more than")):
+        return "check the feed's URL in digest.toml and the network"
+    return "check the feed's URL in digest.toml"
 
 
 class _Run:
@@ -218,8 +257,12 @@ class _Run:
             try:
                 read = await self.read(source)
             except Exception as exc:  # a bug must not cost the other sources their items
-                log.exception("reading %s failed", source.name)
-                read = self._failed(source, f"unexpected error: {type(exc).__name__}: {exc}")
+                log.exception("reading %s failed", _label(source))
+                read = self._failed(
+                    source,
+                    f"unexpected error: {type(exc).__name__}: {exc} (a bug in digest; the log "
+                    "has the details, please report it)",
+                )
             for line in read.problems:
                 log.warning("%s", line)
             done += 1
@@ -236,6 +279,13 @@ class _Run:
             return await self._read_remote(source)
         return await self._read_file(source)
 
+    def _last_success(self, source: SourceConfig, ok: bool) -> datetime | None:
+        """Now, or for a failure the last success on record (the state keeps it the same way)."""
+        if ok:
+            return self.now
+        previous = self.state.source_health(source.location)
+        return previous.last_success if previous else None
+
     def _failed(self, source: SourceConfig, reason: str, line: str | None = None) -> _SourceRead:
         health = SourceHealth(
             name=source.name,
@@ -243,7 +293,7 @@ class _Run:
             location=source.location,
             checked_at=self.now,
             status="error",
-            last_success=None,
+            last_success=self._last_success(source, ok=False),
             items=0,
             missing_dates=0,
             teasers=0,
@@ -257,6 +307,9 @@ class _Run:
             articles = await asyncio.to_thread(read_folder, Path(source.location), source.name)
         except SourceError as exc:  # its message names the source and the folder already
             return self._failed(source, exc.message, line=exc.message)
+        # Files may name any "url" or "image" (a saved page's og:image too); only http(s) URLs
+        # may reach an email's links and images.
+        articles = [replace(a, url=http_url(a.url), image=http_url(a.image)) for a in articles]
         articles.sort(key=lambda a: a.published or _EPOCH, reverse=True)
         health = SourceHealth(
             name=source.name,
@@ -274,16 +327,19 @@ class _Run:
         return _SourceRead(source, cands, (), health)
 
     async def _read_file(self, source: SourceConfig) -> _SourceRead:
-        path = Path(source.location)
         cap = self.fetcher.limits.max_bytes
         try:
-            size = path.stat().st_size
-            if size > cap:
-                return self._failed(source, f"the file is {size >> 20} MB, over the cap; not read")
-            body = path.read_bytes()
+            # Read at most one byte past the cap: a file that grows, or a pipe or device that
+            # never ends, cannot fill the memory.
+            with open(source.location, "rb") as f:
+                body = f.read(cap + 1)
         except OSError as exc:
-            return self._failed(source, f"cannot read the feed file ({exc.strerror})")
-        parsed = parse_feed(body, url=source.location)
+            return self._failed(
+                source, f"cannot read the feed file ({exc.strerror}); check the path in digest.toml"
+            )
+        if len(body) > cap:
+            return self._failed(source, f"the file is over the {human_size(cap)} cap; not read")
+        parsed = parse_feed(body, url=source.location, max_bytes=cap)
         return self._from_entries(source, parsed.entries, parsed.problems, "file", None)
 
     async def _read_remote(self, source: SourceConfig) -> _SourceRead:
@@ -293,14 +349,13 @@ class _Run:
             log.warning(
                 "%s: %s is a web page; using the feed it links to, %s (put that URL in "
                 "digest.toml to save a request)",
-                source.name,
-                url,
-                result.feed_url,
+                redact(source.name),
+                redact(url),
+                redact(result.feed_url),
             )
             page_url = result.feed_url
             result = await self._fetch_feed(page_url, follow_links=False)
-            if isinstance(result, _Page):  # pragma: no cover - follow_links=False never returns it
-                return self._failed(source, "the linked feed is another web page")
+            assert isinstance(result, _FeedResult)  # follow_links=False never gives a _Page
             return self._from_entries(
                 source, result.entries, result.problems, result.status, page_url, result.ok
             )
@@ -319,26 +374,34 @@ class _Run:
         if r.not_modified and cached:
             return _FeedResult(cached.entries, cached.problems, "304", True)
         if r.error or not r.ok:
-            reason = r.error or f"HTTP {r.status}"
-            if cached and cached.entries:
-                when = cached.fetched_at.strftime("%Y-%m-%d %H:%M UTC")
-                reason += f" (using the {len(cached.entries)} entries fetched {when})"
-                return _FeedResult(cached.entries, (reason,), "error", False)
-            return _FeedResult((), (reason,), "error", False)
+            reason = f"{r.error or f'HTTP {r.status}'}; {_fetch_hint(r)}"
+            return self._failed_feed(reason, cached)
         body_hash = hashlib.sha256(r.body).hexdigest()
         if cached and cached.body_hash == body_hash:
             parsed = ParsedFeed(cached.format, cached.title, cached.entries, cached.problems)
         else:
             # Parsed here, not in a thread: feedparser is pure Python, so threads would only
             # take turns on the GIL (and worker processes need a guarded __main__ everywhere).
-            parsed = parse_feed(r.body, url=r.final_url, headers=r.headers)
+            parsed = parse_feed(
+                r.body,
+                url=r.final_url,
+                headers=r.headers,
+                feed_id=url,
+                max_bytes=self.fetcher.limits.max_bytes,
+            )
         if parsed.is_html:
             if parsed.feed_links and follow_links:
                 return _Page(parsed.feed_links[0])
-            reason = "an HTML page, not a feed" + (
-                "" if parsed.feed_links else ", and it links to no feed"
+            reason = (
+                "an HTML page, not a feed"
+                + ("" if parsed.feed_links else ", and it links to no feed")
+                + "; put the feed's own URL in digest.toml"
             )
-            return _FeedResult((), (reason,), "error", False)
+            return self._failed_feed(reason, cached)
+        if not parsed.entries and parsed.problems and cached and cached.entries:
+            # A broken answer (empty, truncated, not a feed) is a failed fetch: it must not
+            # replace the entries of the last good one, or unsent items would be lost.
+            return self._failed_feed("; ".join(parsed.problems), cached)
         self.state.store_feed(
             CachedFeed(
                 url=url,
@@ -354,6 +417,15 @@ class _Run:
         )
         return _FeedResult(parsed.entries, parsed.problems, str(r.status), True)
 
+    @staticmethod
+    def _failed_feed(reason: str, cached: CachedFeed | None) -> _FeedResult:
+        """A feed that could not be read now gives the entries of its last good answer."""
+        if cached and cached.entries:
+            when = cached.fetched_at.strftime("%Y-%m-%d %H:%M UTC")
+            reason += f" (using the {len(cached.entries)} entries fetched {when})"
+            return _FeedResult(cached.entries, (reason,), "error", False)
+        return _FeedResult((), (reason,), "error", False)
+
     def _from_entries(
         self,
         source: SourceConfig,
@@ -363,14 +435,13 @@ class _Run:
         feed_url: str | None,
         ok: bool = True,
     ) -> _SourceRead:
-        previous = self.state.source_health(source.location)
         health = SourceHealth(
             name=source.name,
             kind="feed",
             location=source.location,
             checked_at=self.now,
             status=status,
-            last_success=self.now if ok else (previous.last_success if previous else None),
+            last_success=self._last_success(source, ok),
             items=len(entries),
             missing_dates=sum(1 for e in entries if e.published is None),
             teasers=sum(1 for e in entries if looks_like_teaser(e.paragraphs)),
@@ -384,11 +455,12 @@ class _Run:
                     id=e.id,
                     title=e.title,
                     source=source.name,
-                    url=e.url,
+                    # Checked by the parser; again here for entries cached by older versions.
+                    url=http_url(e.url),
                     published=e.published,
                     author=e.author,
                     paragraphs=e.paragraphs,
-                    image=e.image,
+                    image=http_url(e.image),
                     image_alt=e.image_alt,
                 ),
                 e.canonical_url,
@@ -403,9 +475,16 @@ class _Run:
     # Choosing items.
 
     def select(
-        self, reads: Sequence[_SourceRead], lst: ListConfig, start: datetime
+        self,
+        reads: Sequence[_SourceRead],
+        lst: ListConfig,
+        start: datetime,
+        last_sent: datetime | None = None,
     ) -> list[_Candidate]:
-        """Recent, unsent, one copy each, newest first (the window and the no-repeat rule)."""
+        """Recent, unsent, one copy each, newest first (the window and the no-repeat rule).
+
+        With `last_sent`, an item first seen after that issue went out is recent too when it
+        was published within the look-back before it (its feed was down or stale then)."""
         everything = [c for r in reads for c in r.candidates]
         first_seen = self.state.note_items(
             ((c.article.id, c.canonical) for c in everything), self.now
@@ -415,6 +494,14 @@ class _Run:
         def when(c: _Candidate) -> datetime:
             return c.article.published or first_seen.get(c.article.id, self.now)
 
+        def recent(c: _Candidate) -> bool:
+            if c.from_folder or when(c) >= start:
+                return True
+            if last_sent is None:
+                return False
+            late = first_seen.get(c.article.id, self.now) > last_sent
+            return late and when(c) >= last_sent - timedelta(hours=lst.lookback_hours)
+
         per_source: list[_Candidate] = []
         for r in reads:
             fresh = [
@@ -422,7 +509,7 @@ class _Run:
                 for c in r.candidates
                 if c.article.id not in sent_ids
                 and (c.canonical is None or c.canonical not in sent_urls)
-                and (c.from_folder or when(c) >= start)
+                and recent(c)
             ]
             fresh.sort(key=when, reverse=True)
             if r.source.max_items:
@@ -464,6 +551,19 @@ class _Run:
 
     async def _lead(self, c: _Candidate, lst: ListConfig) -> Article:
         article = summarise(c.article, max_paragraphs=lst.paragraphs, max_words=lst.lead_words)
+        try:
+            return await self._full_lead(c, lst, article)
+        except Exception as exc:  # one odd page must not stop the issue: keep the feed's text
+            log.exception("full text of %s failed", redact(c.article.url or c.article.id))
+            line = (
+                f"{_label(c.source)}: full text of {redact(c.article.url or '')}: unexpected "
+                f"error ({type(exc).__name__}); used the feed's text"
+            )
+            self.late_problems.append(" ".join(line.split()))
+            return article
+
+    async def _full_lead(self, c: _Candidate, lst: ListConfig, article: Article) -> Article:
+        """The lead from the article page, when the source and the feed's text call for it."""
         mode = c.source.full_text
         if c.from_folder or mode == "never" or not c.canonical:
             return article
@@ -477,7 +577,7 @@ class _Run:
             replace(
                 c.article,
                 paragraphs=page.paragraphs,
-                image=c.article.image or page.image,
+                image=c.article.image or http_url(page.image, c.article.url),
             ),
             max_paragraphs=lst.paragraphs,
             max_words=lst.lead_words,
@@ -500,8 +600,9 @@ class _Run:
         if reason is None and "html" not in ctype:
             reason = f"not an HTML page ({ctype.split(';')[0]})"
         if reason is not None:
-            line = (
-                f"{_label(c.source)}: full text of {c.article.url}: {reason}; used the feed's text"
+            url = redact(c.article.url)
+            line = " ".join(
+                f"{_label(c.source)}: full text of {url}: {reason}; used the feed's text".split()
             )
             log.warning("%s", line)
             self.late_problems.append(line)

@@ -8,9 +8,10 @@ when their GUIDs differ.
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+import re
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-__all__ = ["canonical_url", "item_id", "item_key"]
+__all__ = ["canonical_url", "http_url", "item_id", "item_key", "redact"]
 
 # Query parameters that only say where a click came from; they never change the page.
 TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "hsa_", "_hs", "vero_")
@@ -41,6 +42,26 @@ TRACKING_PARAMS = frozenset(
     }
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def http_url(href: object, base: str | None = None) -> str | None:
+    """`href` made absolute against `base`, if the result is an http(s) URL with a host; else None.
+
+    Every link and image URL taken from a feed or a page goes through here, so a
+    `javascript:` or `data:` URL, a file path or a malformed URL never reaches an Article.
+    """
+    if not isinstance(href, str) or not href.strip() or _CONTROL.search(href.strip()):
+        return None
+    try:
+        url = urljoin(base or "", href.strip())
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError when out of range
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return url
 
 
 def canonical_url(url: str | None) -> str | None:
@@ -90,3 +111,14 @@ def item_key(*, guid: str | None, url: str | None, title: str | None, text: str,
 def item_id(key: str) -> str:
     """A short, stable id for a key: what `Article.id` holds and the sent ledger stores."""
     return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def redact(url: str) -> str:
+    """The URL as logs and problem lines may show it: a user name and password are hidden."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))

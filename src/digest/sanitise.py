@@ -10,11 +10,12 @@ from __future__ import annotations
 import html as html_lib
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin
 
 import nh3
 
-__all__ = ["FeedText", "feed_text", "plain_paragraphs", "sanitise_html"]
+from .identity import http_url
+
+__all__ = ["FeedText", "feed_text", "inline_text", "plain_paragraphs", "sanitise_html"]
 
 # Removed together with everything inside them.
 DROP_WITH_CONTENT = frozenset(
@@ -164,9 +165,8 @@ def _first_image(cleaned: str, base_url: str | None) -> tuple[str | None, str | 
         tag = m.group(0)
         if _is_tracking_pixel(tag):
             continue
-        src = html_lib.unescape(dict(_ATTR.findall(tag)).get("src", "")).strip()
-        url = urljoin(base_url or "", src)
-        if url.startswith(("http://", "https://")):
+        url = http_url(html_lib.unescape(dict(_ATTR.findall(tag)).get("src", "")), base_url)
+        if url:
             alt = _ALT.search(tag)
             return url, (html_lib.unescape(alt.group(1)).strip() or None) if alt else None
     return None, None
@@ -188,6 +188,37 @@ def feed_text(html: str, base_url: str | None = None) -> FeedText:
 
 
 def plain_paragraphs(text: str) -> tuple[str, ...]:
-    """Paragraphs of a plain-text entry: blank lines separate them, lines within one are joined."""
+    """Paragraphs of a plain-text entry: blank lines separate them, lines within one are joined.
+
+    Feeds often put HTML where plain text belongs; text that holds markup is sanitised and
+    read like HTML, so no script or tag reaches an article through a "plain text" field.
+    """
+    if _MARKUP.search(text):
+        return feed_text(text).paragraphs
     blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
     return tuple(p for p in (_SPACES.sub(" ", b).strip() for b in blocks) if p)
+
+
+# An opening or closing tag, a comment or a doctype: what makes "plain text" really HTML.
+_MARKUP = re.compile(r"<(?:[a-zA-Z][^<>]*>?|/[a-zA-Z][^<>]*>|!)")
+_INLINE_CLEANER = nh3.Cleaner(
+    tags=set(),
+    clean_content_tags=set(DROP_WITH_CONTENT),
+    attributes={},
+    link_rel=None,
+    strip_comments=True,
+)
+
+
+def inline_text(html: str) -> str:
+    """One line of plain text (a title, an author) from feed HTML: tags and scripts removed,
+    entities decoded, spaces collapsed. Markup that was escaped once more (`&lt;b&gt;`) is
+    removed too: a title never carries tags."""
+    text = html
+    for _ in range(2):
+        text = html_lib.unescape(_INLINE_CLEANER.clean(text))
+        if not _MARKUP.search(text):
+            break
+    else:
+        text = _MARKUP.sub("", text)
+    return _SPACES.sub(" ", text).strip()

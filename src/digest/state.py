@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ __all__ = ["STATE_FILE", "CachedFeed", "CachedPage", "SourceHealth", "State"]
 STATE_FILE = "state.sqlite3"
 SCHEMA_VERSION = 1
 PAGE_CACHE_DAYS = 30
+BUSY_TIMEOUT = 30.0
 
 _SCHEMA_V1 = """
 CREATE TABLE http_cache (
@@ -163,14 +165,14 @@ class State:
         path = Path(state_dir) / STATE_FILE
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise SourceError(
                 f"{path}: cannot open the state database ({exc})",
                 "Check that the `state` folder in digest.toml is writable.",
             ) from None
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             _migrate(conn, path)
@@ -413,6 +415,20 @@ class State:
                 problem=row[10],
             )
         return out
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch a new database to WAL. Two processes doing this at once can meet a lock that
+    SQLite reports at once instead of waiting (a deadlock guard), so retry until the timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from digest.subscribers import SubscriberList
 people = SubscriberList(config.get_list("daily").subscribers)
-for s in people.iter_active():          # streamed; memory does not grow with the list
+for s in people.iter_active():          # streamed: each address once, rows never held
     ...
 people.set_status("ada@example.com", "bounced")
 """

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from ..fsutil import atomic_open
 
 DELIMITERS = (",", ";", "\t")
 _QUOTED = re.compile(r'"[^"]*"')
 BOM = "\ufeff"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,26 @@ def records(f: IO[str], dialect: Dialect, keep_raw: bool = True) -> Iterator[Rec
         buf.clear()
         yield Record(start, raw, fields)
         start = reader.line_num + 1
+
+
+def parsed(
+    recs: Iterable[Record], parse: Callable[[list[str]], T]
+) -> Iterator[tuple[Record, T | None, str | None]]:
+    """Each record with what `parse` made of its fields, or why it could not: `(rec, value,
+    None)`, `(rec, None, reason)` for broken quoting or a ValueError from `parse`, and
+    `(rec, None, None)` for a blank line. The one loop every reader of rows shares."""
+    for rec in recs:
+        if rec.blank:
+            yield rec, None, None
+        elif rec.error:
+            yield rec, None, rec.error
+        else:
+            try:
+                value = parse(rec.fields)
+            except ValueError as exc:
+                yield rec, None, str(exc)
+            else:
+                yield rec, value, None
 
 
 def strip_newline(raw: str) -> str:

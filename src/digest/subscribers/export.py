@@ -1,5 +1,6 @@
 """Exporting a list for a spreadsheet: every cell that a spreadsheet would run as a formula
-(one starting with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, so an
+(one starting with `=`, `+`, `-`, `@`, a tab or a carriage return, also after leading spaces
+or a double quote) gets a leading `'`, so an
 exported file cannot run formulas (OWASP's advice on CSV injection)."""
 
 from __future__ import annotations
@@ -8,14 +9,22 @@ import csv
 from collections.abc import Iterable
 from typing import IO
 
-from .model import COLUMNS, Subscriber, format_time, format_topics
+from .model import COLUMNS, Subscriber, cells
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+FORMULA_SIGNS = ("=", "+", "-", "@")
+_SKIPPED = ' \t\r\n"'
+"""What a spreadsheet may skip before a formula sign (spaces, line breaks, a quote)."""
+
+
 def neutralise(cell: str) -> str:
-    """`=HYPERLINK(...)` -> `'=HYPERLINK(...)`; other cells are returned as they are."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+    """`=HYPERLINK(...)` -> `'=HYPERLINK(...)`, and so for ` =1+1` and `"=1+1`, which some
+    spreadsheets also run; other cells are returned as they are."""
+    if cell.startswith(FORMULA_STARTS) or cell.lstrip(_SKIPPED).startswith(FORMULA_SIGNS):
+        return "'" + cell
+    return cell
 
 
 def export_rows(
@@ -28,16 +37,7 @@ def export_rows(
     w.writerow([neutralise(c) for c in (*COLUMNS, *extra_columns)])
     n = 0
     for s in subscribers:
-        row = [
-            s.email,
-            s.name,
-            s.status,
-            format_time(s.subscribed_at),
-            format_time(s.unsubscribed_at),
-            format_topics(s.topics),
-            s.timezone,
-            *(s.extra.get(c, "") for c in extra_columns),
-        ]
+        row = [*cells(s), *(s.extra.get(c, "") for c in extra_columns)]
         w.writerow([neutralise(c) for c in row])
         n += 1
     return n

@@ -122,8 +122,8 @@ def _merge(
     def tail() -> Iterator[Subscriber]:
         report.updated = sum(1 for v in outcome.values() if v == "updated")
         report.unchanged = len(outcome) - report.updated
-        for _line, sub in src.spill:
-            if sub.key not in outcome:
+        for at_offset, _line, sub in src.spill:
+            if sub.key not in outcome and src.index[sub.key] == at_offset:
                 report.added += 1
                 yield sub if sub.subscribed_at else replace(sub, subscribed_at=at)
 

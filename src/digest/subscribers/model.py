@@ -3,11 +3,12 @@ module of the package. Frozen, so delivery cannot change what the list said."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from types import MappingProxyType
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SUBSCRIBED = "subscribed"
@@ -21,6 +22,8 @@ COLUMNS = ("email", "name", "status", "subscribed_at", "unsubscribed_at", "topic
 """The known columns, in the order a new list file gets them."""
 
 EMPTY_EXTRA: Mapping[str, str] = MappingProxyType({})
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,19 @@ class Subscriber:
     @property
     def active(self) -> bool:
         return self.status == SUBSCRIBED
+
+
+def cells(sub: Subscriber) -> tuple[str, ...]:
+    """The subscriber's known values as written in a file, in the order of COLUMNS."""
+    return (
+        sub.email,
+        sub.name,
+        sub.status,
+        format_time(sub.subscribed_at),
+        format_time(sub.unsubscribed_at),
+        format_topics(sub.topics),
+        sub.timezone,
+    )
 
 
 def format_time(value: datetime | None) -> str:
@@ -109,3 +125,29 @@ def check_status(text: str) -> str:
     if status not in STATUSES:
         raise ValueError(f"{text!r} is not a status (expected one of: {', '.join(STATUSES)})")
     return status
+
+
+def parse_timezone(text: str) -> str:
+    """A time zone cell: empty, or an IANA name (surrounding space removed). Raises ValueError."""
+    text = text.strip()
+    return check_timezone(text) if text else ""
+
+
+def checked(column: str, check: Callable[[str], T], text: str) -> T:
+    """`check(text)`, with the column's name put before its ValueError's message, so that the
+    reason for a bad row says which cell is wrong."""
+    try:
+        return check(text)
+    except ValueError as exc:
+        raise ValueError(f"{column}: {exc}") from None
+
+
+def fit(fields: list[str], n: int, hint: str = "") -> list[str]:
+    """A row's fields under a header of `n` columns, with one more empty cell at index `n`
+    that columns the file lacks can point at. Empty cells past the header are harmless (a
+    spreadsheet adds them); a value there raises ValueError, as the row cannot be placed."""
+    if len(fields) > n:
+        if any(v.strip() for v in fields[n:]):
+            raise ValueError(f"has {len(fields)} fields but the header has {n}{hint}")
+        return fields
+    return fields + [""] * (n + 1 - len(fields))

@@ -11,17 +11,16 @@ from .model import (
     COLUMNS,
     EMPTY_EXTRA,
     Subscriber,
+    cells,
     check_status,
-    check_timezone,
-    format_time,
-    format_topics,
+    checked,
+    fit,
     parse_time,
+    parse_timezone,
     parse_topics,
 )
 
-
-class RowProblem(ValueError):
-    """What is wrong with one row; the message names the column."""
+_STRAY = " (a stray delimiter, or a value that needs quotes?)"
 
 
 @dataclass
@@ -30,6 +29,9 @@ class Layout:
 
     header: list[str]
     index: dict[str, int] = field(init=False)
+    keys: list[str] = field(init=False)
+    """Each column's key in `Subscriber.extra`: its name, made unique (`note (2)`) when the
+    header repeats a name, so that no column's values hide another's."""
     _pos: dict[str, int] = field(init=False, repr=False)
     _extra: list[tuple[int, str]] = field(init=False, repr=False)
 
@@ -41,8 +43,14 @@ class Layout:
                 self.index[canonical] = i
         n = len(self.header)
         self._pos = {c: self.index.get(c, n) for c in COLUMNS}
+        self.keys = _unique(self.header)
         known = set(self.index.values())
-        self._extra = [(i, h) for i, h in enumerate(self.header) if i not in known]
+        self._extra = [(i, k) for i, k in enumerate(self.keys) if i not in known]
+
+    @property
+    def extra_keys(self) -> list[str]:
+        """The keys of the columns the program does not know, in file order."""
+        return [k for _i, k in self._extra]
 
     def duplicates(self) -> list[str]:
         """Known columns named twice (case and spaces ignored): the file is ambiguous."""
@@ -62,102 +70,64 @@ class Layout:
         return Layout([*self.header, *missing]) if missing else self
 
     def parse(self, fields: list[str]) -> Subscriber:
-        """The subscriber a row holds. Raises RowProblem naming the column."""
-        n = len(self.header)
-        if len(fields) > n:
-            if any(v.strip() for v in fields[n:]):
-                raise RowProblem(
-                    f"has {len(fields)} fields but the header has {n} "
-                    "(a stray delimiter, or a value that needs quotes?)"
-                )
-            row = fields
-        else:  # a short row, and one empty cell at index n for the columns the file lacks
-            row = fields + [""] * (n + 1 - len(fields))
+        """The subscriber a row holds. Raises ValueError naming the column."""
+        row = fit(fields, len(self.header), _STRAY)
         p = self._pos
         raw_email = row[p["email"]]
         if not raw_email.strip():
-            raise RowProblem("email: missing")
+            raise ValueError("email: missing")
         try:
             email = normalise(raw_email)
         except InvalidAddress as exc:
-            raise RowProblem(f"email {raw_email.strip()!r}: {exc}") from None
-        try:
-            status = check_status(row[p["status"]])
-        except ValueError as exc:
-            raise RowProblem(f"status: {exc}") from None
-        try:
-            subscribed_at = parse_time(row[p["subscribed_at"]])
-        except ValueError as exc:
-            raise RowProblem(f"subscribed_at: {exc}") from None
-        try:
-            unsubscribed_at = parse_time(row[p["unsubscribed_at"]])
-        except ValueError as exc:
-            raise RowProblem(f"unsubscribed_at: {exc}") from None
-        tz = row[p["timezone"]].strip()
-        if tz:
-            try:
-                check_timezone(tz)
-            except ValueError as exc:
-                raise RowProblem(f"timezone: {exc}") from None
+            raise ValueError(f"email {raw_email.strip()!r}: {exc}") from None
         extra = {name: row[i] for i, name in self._extra} if self._extra else None
         return Subscriber(
             email=email,
             name=row[p["name"]].strip(),
-            status=status,
-            subscribed_at=subscribed_at,
-            unsubscribed_at=unsubscribed_at,
+            status=checked("status", check_status, row[p["status"]]),
+            subscribed_at=checked("subscribed_at", parse_time, row[p["subscribed_at"]]),
+            unsubscribed_at=checked("unsubscribed_at", parse_time, row[p["unsubscribed_at"]]),
             topics=parse_topics(row[p["topics"]]),
-            timezone=tz,
+            timezone=checked("timezone", parse_timezone, row[p["timezone"]]),
             extra=MappingProxyType(extra) if extra is not None else EMPTY_EXTRA,
         )
+
+    def key_and_status(self, fields: list[str]) -> tuple[str, str]:
+        """Only a row's address key and status, for finding addresses listed twice: much
+        cheaper than `parse`. Raises ValueError."""
+        row = fit(fields, len(self.header))
+        return normalise(row[self._pos["email"]]).casefold(), check_status(row[self._pos["status"]])
 
     def fields_for(
         self, new: Subscriber, old: Subscriber | None = None, base: list[str] | None = None
     ) -> list[str]:
         """The fields of a row holding `new`. For a changed row, `old` and its `base` fields
-        keep every cell whose value did not change exactly as it was written."""
+        keep every cell whose value did not change exactly as it was written; a new row gets
+        its `extra` values by column name."""
         if old is None:
-            return self._new_fields(new)
-        fields = list(base or [])
-        fields += [""] * (len(self.header) - len(fields))
-        values = {
-            "email": (new.email, old.email if old else None),
-            "name": (new.name, old.name if old else None),
-            "status": (new.status, old.status if old else None),
-            "subscribed_at": (
-                format_time(new.subscribed_at),
-                format_time(old.subscribed_at) if old else None,
-            ),
-            "unsubscribed_at": (
-                format_time(new.unsubscribed_at),
-                format_time(old.unsubscribed_at) if old else None,
-            ),
-            "topics": (format_topics(new.topics), format_topics(old.topics) if old else None),
-            "timezone": (new.timezone, old.timezone if old else None),
-        }
-        for col, (value, before) in values.items():
+            fields = [new.extra.get(key, "") for key in self.keys]
+            before: tuple[str | None, ...] = (None,) * len(COLUMNS)
+        else:
+            fields = list(base or [])
+            fields += [""] * (len(self.header) - len(fields))
+            before = cells(old)
+        for col, value, was in zip(COLUMNS, cells(new), before, strict=True):
             i = self.index.get(col)
-            if i is not None and value != before:
+            if i is not None and value != was:
                 fields[i] = value
         return fields
 
-    def _new_fields(self, new: Subscriber) -> list[str]:
-        """The fields of a new row: the known values, and `extra` by column name."""
-        if new.extra:
-            fields = [new.extra.get(name, "") for name in self.header]
-        else:
-            fields = [""] * len(self.header)
-        ix = self.index
-        for col, value in (
-            ("email", new.email),
-            ("name", new.name),
-            ("status", new.status),
-            ("subscribed_at", format_time(new.subscribed_at)),
-            ("unsubscribed_at", format_time(new.unsubscribed_at)),
-            ("topics", format_topics(new.topics)),
-            ("timezone", new.timezone),
-        ):
-            i = ix.get(col)
-            if i is not None:
-                fields[i] = value
-        return fields
+
+def _unique(names: list[str]) -> list[str]:
+    """`["note", "note"]` -> `["note", "note (2)"]`; names already unique are kept."""
+    taken = set(names)
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        key, n = name, 1
+        while key in seen or (key != name and key in taken):
+            n += 1
+            key = f"{name} ({n})"
+        seen.add(key)
+        out.append(key)
+    return out

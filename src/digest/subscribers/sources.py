@@ -14,14 +14,13 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
 from ..errors import SubscriberError
 from .addresses import InvalidAddress, normalise
-from .csvfile import first_bad_utf8_line, open_text, records
+from .csvfile import first_bad_utf8_line, open_text, parsed, records
 from .model import (
     BOUNCED,
     COMPLAINED,
@@ -30,8 +29,11 @@ from .model import (
     SUBSCRIBED,
     UNSUBSCRIBED,
     Subscriber,
-    check_timezone,
+    T,
+    checked,
+    fit,
     parse_time,
+    parse_timezone,
 )
 from .spill import Spill
 
@@ -81,10 +83,11 @@ class InvalidRow:
 
 @dataclass
 class Source:
-    """A parsed import file: where each address's first valid row is parked, and the rest."""
+    """A parsed import file: where the row used for each address is parked, and the rest."""
 
     index: dict[str, int]
-    """Address key -> offset of its row in `spill`, in file order."""
+    """Address key -> offset in `spill` of the row used for it (`spill` may also hold rows
+    a later row of the same address replaced: skip those)."""
     spill: Spill
     invalid: list[InvalidRow]
     duplicate_lines: list[tuple[int, int]]
@@ -127,7 +130,7 @@ def read_source(
         with f:
             it = records(f, dialect, keep_raw=False)
             header = next((r for r in it if not r.blank), None)
-            if header and len(header.fields) <= 2 and header.fields[0].lower() == "sep=":
+            if header and 1 <= len(header.fields) <= 2 and header.fields[0].lower() == "sep=":
                 header = next((r for r in it if not r.blank), None)  # Excel's `sep=;` line
             if header is None:
                 raise SubscriberError(
@@ -137,35 +140,25 @@ def read_source(
                 raise SubscriberError(f"{path}: line {header.line}: header: {header.error}")
             mapper = _Mapper(path, header.fields, keep_columns)
             size = path.stat().st_size
-            for rec in it:
+            for rec, sub, error in parsed(it, mapper.subscriber):
                 if progress is not None and rec.line % 10000 == 0:
                     progress(f.buffer.tell(), size)
-                if rec.blank:
+                if error is not None:
+                    invalid.append(InvalidRow(rec.line, error))
+                if sub is None:
                     continue
-                if rec.error:
-                    invalid.append(InvalidRow(rec.line, rec.error))
-                    continue
-                try:
-                    sub = mapper.subscriber(rec.fields)
-                except ValueError as exc:
-                    invalid.append(InvalidRow(rec.line, str(exc)))
-                    continue
-                k = sub.key
-                first = index.get(k)
+                first = index.get(sub.key)
                 if first is not None:
-                    dups.append((rec.line, spill.get(first)[0]))
-                    continue
-                index[k] = spill.put(rec.line, sub)
-                if sub.name:
-                    has.add("name")
-                if sub.status != SUBSCRIBED:
-                    has.add("status")
-                if sub.unsubscribed_at:
-                    has.add("unsubscribed_at")
-                if sub.topics:
-                    has.add("topics")
-                if sub.timezone:
-                    has.add("timezone")
+                    first_line, kept = spill.get(first)
+                    dups.append((rec.line, first_line))
+                    if not (kept.status == SUBSCRIBED and sub.status in INACTIVE):
+                        continue
+                    # A later row of the address says they left: that row wins, so an
+                    # import never subscribes someone its own file says unsubscribed.
+                    index[sub.key] = spill.put(first_line, sub)
+                else:
+                    index[sub.key] = spill.put(rec.line, sub)
+                has.update(_filled(sub))
     except UnicodeDecodeError:
         spill.close()
         raise _not_utf8(path) from None
@@ -207,13 +200,7 @@ class _Mapper:
         self.pos = {fld: self.index.get(fld, self.n) for fld in ALIASES}
 
     def subscriber(self, fields: list[str]) -> Subscriber:
-        n = self.n
-        if len(fields) > n:
-            if any(v.strip() for v in fields[n:]):
-                raise ValueError(f"has {len(fields)} fields but the header has {n}")
-            row = fields
-        else:  # a short row, and one empty cell at index n for the columns the file lacks
-            row = fields + [""] * (n + 1 - len(fields))
+        row = fit(fields, self.n)
         p = self.pos
         raw_email = row[p["email"]].strip()
         if not raw_email:
@@ -225,20 +212,17 @@ class _Mapper:
         name = row[p["name"]].strip() or " ".join(
             x for x in (row[p["first_name"]].strip(), row[p["last_name"]].strip()) if x
         )
-        subscribed_at = self._time(row[p["subscribed_at"]], "subscribed_at")
-        unsubscribed_at = self._time(row[p["unsubscribed_at"]], "unsubscribed_at")
-        cleaned_at = self._time(row[p["cleaned_at"]], "cleaned_at")
+        subscribed_at = self._check("subscribed_at", parse_time, row[p["subscribed_at"]])
+        unsubscribed_at = self._check("unsubscribed_at", parse_time, row[p["unsubscribed_at"]])
+        cleaned_at = self._check("cleaned_at", parse_time, row[p["cleaned_at"]])
         status = self._status(row[p["status"]].strip())
         if status is None:  # Mailchimp exports each status to its own file, with its time
             status = BOUNCED if cleaned_at else UNSUBSCRIBED if unsubscribed_at else SUBSCRIBED
         if status in INACTIVE and unsubscribed_at is None:
-            unsubscribed_at = cleaned_at or self._time(row[p["changed_at"]], "changed_at")
-        tz = row[p["timezone"]].strip()
-        if tz:
-            try:
-                check_timezone(tz)
-            except ValueError as exc:
-                raise ValueError(f"{self.used['timezone']}: {exc}") from None
+            unsubscribed_at = cleaned_at or self._check(
+                "changed_at", parse_time, row[p["changed_at"]]
+            )
+        tz = self._check("timezone", parse_timezone, row[p["timezone"]])
         topics = _topics(row[p["topics"]].strip())
         extra = {h: row[i] for i, h in self.keep.items()} if self.keep else None
         return Subscriber(
@@ -252,13 +236,9 @@ class _Mapper:
             extra=MappingProxyType(extra) if extra else EMPTY_EXTRA,
         )
 
-    def _time(self, text: str, fld: str) -> datetime | None:
-        if not text:
-            return None
-        try:
-            return parse_time(text)
-        except ValueError as exc:
-            raise ValueError(f"{self.used[fld]}: {exc}") from None
+    def _check(self, fld: str, check: Callable[[str], T], text: str) -> T:
+        """`check` the cell, naming the source's column if it is bad."""
+        return checked(self.used.get(fld, fld), check, text)
 
     def _status(self, text: str) -> str | None:
         if not text:
@@ -273,6 +253,21 @@ class _Mapper:
                 "(e.g. subscribed, unsubscribed, bounced, complained, enabled, blocklisted)"
             )
         return status
+
+
+def _filled(sub: Subscriber) -> list[str]:
+    """The known columns a row has a value for (`status` when not subscribed)."""
+    return [
+        col
+        for col, value in (
+            ("name", sub.name),
+            ("status", sub.status != SUBSCRIBED),
+            ("unsubscribed_at", sub.unsubscribed_at),
+            ("topics", sub.topics),
+            ("timezone", sub.timezone),
+        )
+        if value
+    ]
 
 
 @lru_cache(maxsize=4096)

@@ -8,14 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from types import MappingProxyType
 
-from .model import (
-    EMPTY_EXTRA,
-    Subscriber,
-    format_time,
-    format_topics,
-    parse_time,
-    parse_topics,
-)
+from .model import EMPTY_EXTRA, Subscriber, cells, parse_time, parse_topics
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _DECODE = json.JSONDecoder().decode
@@ -32,17 +25,7 @@ class Spill:
 
     def put(self, line: int, sub: Subscriber) -> int:
         """Park a row; returns where it is."""
-        record = [
-            line,
-            sub.email,
-            sub.name,
-            sub.status,
-            format_time(sub.subscribed_at),
-            format_time(sub.unsubscribed_at),
-            format_topics(sub.topics),
-            sub.timezone,
-            dict(sub.extra),
-        ]
+        record = [line, *cells(sub), dict(sub.extra)]
         data = _ENCODE(record).encode() + b"\n"
         at = self._end
         if self._moved:
@@ -57,14 +40,16 @@ class Spill:
         self._f.seek(at)
         return _unpack(self._f.readline())
 
-    def __iter__(self) -> Iterator[tuple[int, Subscriber]]:
+    def __iter__(self) -> Iterator[tuple[int, int, Subscriber]]:
+        """Every parked row in order: (where it is, its line, the row)."""
         self._moved = True
         self._f.seek(0)
         pos = 0
         while pos < self._end:
             raw = self._f.readline()
+            line, sub = _unpack(raw)
+            yield pos, line, sub
             pos += len(raw)
-            yield _unpack(raw)
 
     def close(self) -> None:
         self._f.close()

@@ -1,7 +1,8 @@
 """`SubscriberList`: one list's CSV file as a small database that never loses a row.
 
-Reads stream the file (memory does not grow with it) and need no lock: a writer replaces the
-file with a rename, so a reader keeps reading the version it opened. Every change is a
+Reads stream the file (rows are never held; `iter_active` keeps 8 bytes a row to find
+addresses listed twice) and need no lock: a writer replaces the file with a rename, so a
+reader keeps reading the version it opened. Every change is a
 read-modify-write under a lock on `<file>.lock`, streamed into a temp file in the same folder
 that is synced and renamed over the old one. Rows a change does not touch are copied byte for
 byte; a file with a broken row is never rewritten, the change is refused naming the lines.
@@ -10,13 +11,15 @@ byte; a file with a broken row is never rewritten, the change is refused naming 
 from __future__ import annotations
 
 import logging
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
@@ -29,6 +32,7 @@ from .csvfile import (
     atomic_write,
     first_bad_utf8_line,
     open_text,
+    parsed,
     records,
     strip_newline,
 )
@@ -41,7 +45,7 @@ from .model import (
     check_timezone,
     now,
 )
-from .rows import Layout, RowProblem
+from .rows import Layout
 
 if TYPE_CHECKING:
     from .importer import ImportReport
@@ -80,27 +84,54 @@ class SubscriberList:
         """Every readable subscriber, in file order, streamed. A bad row is skipped with a
         warning (and appended to `problems` when given); run `validate` to see them all."""
         with self._open(create=False, keep_raw=False) as (layout, _dialect, recs):
-            for rec in recs:
-                if rec.blank:
-                    continue
-                try:
-                    if rec.error:
-                        raise RowProblem(rec.error)
-                    yield layout.parse(rec.fields)
-                except RowProblem as exc:
-                    problem = Problem(rec.line, str(exc))
-                    log.warning("%s: %s (row skipped)", self.path, problem)
-                    if problems is not None:
-                        problems.append(problem)
+            yield from self._readable(layout, recs, problems)
 
     def iter_active(self) -> Iterator[Subscriber]:
-        """The subscribers to send to, streamed: status `subscribed` only."""
-        return (s for s in self.iter_all() if s.status == SUBSCRIBED)
+        """The subscribers to send to, streamed, each address once: status `subscribed`, and
+        no other row of the address (in any case) unsubscribed, bounced or complained.
+
+        A hand-edited file can list an address twice, and its later row may be the one that
+        says stop, so this reads the file twice: first noting 8 bytes per row to find such
+        addresses, then delivering. The rows themselves are never held."""
+        with self._open(create=False, keep_raw=False) as (layout, _dialect, recs):
+            # A row whose other cells are broken still counts here: if it says stop, stop.
+            rows = parsed(recs, layout.key_and_status)
+            repeated, stopped = _repeats(ks for _rec, ks, _error in rows if ks is not None)
+            sent: set[int] = set()
+            for sub in self._readable(layout, recs.again(), None):
+                if not sub.active:
+                    continue
+                if repeated:
+                    ident = _ident(sub.key)
+                    if ident in repeated:
+                        if ident in stopped or ident in sent:
+                            continue
+                        sent.add(ident)
+                yield sub
+
+    def _readable(
+        self, layout: Layout, recs: Iterable[Record], problems: list[Problem] | None
+    ) -> Iterator[Subscriber]:
+        for rec, sub, error in parsed(recs, layout.parse):
+            if sub is not None:
+                yield sub
+            elif error is not None:
+                problem = Problem(rec.line, error)
+                log.warning("%s: %s (row skipped)", self.path, problem)
+                if problems is not None:
+                    problems.append(problem)
 
     def get(self, email: str) -> Subscriber | None:
-        """The subscriber with this address (any case), or None."""
+        """The subscriber with this address (any case), or None. If a hand-edited file lists
+        the address twice, a row that is not `subscribed` wins, as in `iter_active`."""
         key = _key(email)
-        return next((s for s in self.iter_all() if s.key == key), None)
+        first = None
+        for sub in self.iter_all():
+            if sub.key == key:
+                if not sub.active:
+                    return sub
+                first = first or sub
+        return first
 
     def count_by_status(self) -> dict[str, int]:
         """How many rows have each status (every status is present, zero or more)."""
@@ -108,26 +139,20 @@ class SubscriberList:
         return {status: counts.get(status, 0) for status in STATUSES}
 
     def extra_columns(self) -> list[str]:
-        """The names of the file's columns the program does not know, in file order."""
+        """The names of the file's columns the program does not know, in file order (a
+        repeated name made unique, as in `Subscriber.extra`: `note`, `note (2)`)."""
         with self._open(create=False, keep_raw=False) as (layout, _dialect, _recs):
-            known = set(layout.index.values())
-            return [h for i, h in enumerate(layout.header) if i not in known]
+            return layout.extra_keys
 
     def validate(self) -> list[Problem]:
         """Every problem in the file: unreadable rows and addresses listed twice."""
         problems: list[Problem] = []
         first_line: dict[str, int] = {}
         with self._open(create=False, keep_raw=False) as (layout, _dialect, recs):
-            for rec in recs:
-                if rec.blank:
-                    continue
-                if rec.error:
-                    problems.append(Problem(rec.line, rec.error))
-                    continue
-                try:
-                    sub = layout.parse(rec.fields)
-                except RowProblem as exc:
-                    problems.append(Problem(rec.line, str(exc)))
+            for rec, sub, error in parsed(recs, layout.parse):
+                if error is not None:
+                    problems.append(Problem(rec.line, error))
+                if sub is None:
                     continue
                 seen = first_line.setdefault(sub.key, rec.line)
                 if seen != rec.line:
@@ -185,10 +210,11 @@ class SubscriberList:
     def set_status(self, email: str, status: str, at: datetime | None = None) -> Subscriber:
         """Give a subscriber a status and record when: `subscribed_at` for `subscribed`,
         `unsubscribed_at` for the others. Every row of the address is changed. Returns the
-        subscriber as now stored; raises SubscriberError if the address is not on the list."""
+        subscriber as now stored; raises SubscriberError if the address is invalid (with the
+        validator's reason) or not on the list."""
         if status not in STATUSES:
             raise SubscriberError(f"{status!r} is not a status", f"Use one of {STATUSES}.")
-        key = _key(email)
+        key = _normalise(email).casefold()  # no valid row holds an invalid address
         when = at or now()
         result: list[Subscriber] = []
 
@@ -221,8 +247,9 @@ class SubscriberList:
         return self.set_status(email, SUBSCRIBED, at)
 
     def remove(self, email: str) -> Subscriber:
-        """Delete every row of an address. Raises SubscriberError if it is not on the list."""
-        key = _key(email)
+        """Delete every row of an address. Raises SubscriberError if it is invalid or not on
+        the list."""
+        key = _normalise(email).casefold()
         removed: list[Subscriber] = []
 
         def visit(sub: Subscriber, _rec: Record) -> object:
@@ -296,9 +323,8 @@ class SubscriberList:
                     return
                 with atomic_write(self.path, bom=dialect.bom) as out:
                     w = RowWriter(out, dialect)
-                    header_raw = getattr(recs, "header_raw", None)
-                    if target is layout and header_raw is not None:
-                        w.raw(header_raw)
+                    if target is layout and recs.header_raw is not None:
+                        w.raw(recs.header_raw)
                         changed = False
                     else:
                         w.row(target.header)
@@ -318,7 +344,7 @@ class SubscriberList:
         self,
         layout: Layout,
         target: Layout,
-        recs: Iterator[Record],
+        recs: Iterable[Record],
         visit: Visitor,
         tail: Callable[[], Iterable[Subscriber]],
         w: RowWriter | None,
@@ -326,18 +352,13 @@ class SubscriberList:
         problems: list[Problem] = []
         changed = False
         widen = len(target.header) - len(layout.header)
-        for rec in recs:
-            if rec.blank:
+        for rec, sub, error in parsed(recs, layout.parse):
+            if error is not None:
+                problems.append(Problem(rec.line, error))
+                continue
+            if sub is None:  # a blank line
                 if w:
                     w.raw(rec.raw)
-                continue
-            if rec.error:
-                problems.append(Problem(rec.line, rec.error))
-                continue
-            try:
-                sub = layout.parse(rec.fields)
-            except RowProblem as exc:
-                problems.append(Problem(rec.line, str(exc)))
                 continue
             if problems:
                 continue  # keep checking, so the error names every bad line
@@ -365,17 +386,13 @@ class SubscriberList:
         return changed
 
     def _broken(self, problems: list[Problem]) -> SubscriberError:
-        shown = "; ".join(str(p) for p in problems[:5])
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         return SubscriberError(
-            f"{self.path}: not changed, because {len(problems)} row(s) are broken: {shown}{more}",
+            f"{self.path}: not changed, because {summarise(problems)}",
             "Fix those lines (`digest subscribers validate` lists them all), then run this again.",
         )
 
     @contextmanager
-    def _open(
-        self, create: bool, keep_raw: bool
-    ) -> Iterator[tuple[Layout, Dialect, Iterator[Record]]]:
+    def _open(self, create: bool, keep_raw: bool) -> Iterator[tuple[Layout, Dialect, _After]]:
         """The file's layout, dialect and records after the header. A missing or empty file
         reads as an empty list with the standard header when `create` is set."""
         try:
@@ -387,21 +404,24 @@ class SubscriberList:
                     "Create it with the header line "
                     f"`{','.join(COLUMNS)}`, or add someone with `digest subscribers add`.",
                 ) from None
-            yield Layout(list(COLUMNS)), Dialect(), iter(())
+            yield Layout(list(COLUMNS)), Dialect(), _After(None)
             return
         except OSError as exc:
             raise SubscriberError(f"{self.path}: cannot read it ({exc.strerror})") from None
         except UnicodeDecodeError:
             raise self._not_utf8() from None
         with f:
-            it = records(f, dialect, keep_raw=keep_raw)
             try:
-                header = next((r for r in it if not r.blank), None)
+                it, header = _from_the_top(f, dialect, keep_raw)
                 if header is None:
-                    yield Layout(list(COLUMNS)), dialect, iter(())
+                    yield Layout(list(COLUMNS)), dialect, _After(None)
                     return
                 layout = self._check_header(header)
-                yield layout, dialect, _After(it, header.raw)
+
+                def again() -> Iterator[Record]:
+                    return _from_the_top(f, dialect, keep_raw)[0]
+
+                yield layout, dialect, _After(it, header.raw, again)
             except UnicodeDecodeError:
                 raise self._not_utf8() from None
 
@@ -431,18 +451,71 @@ class SubscriberList:
         )
 
 
-class _After:
-    """The records after the header, carrying the header's raw text for a rewrite."""
+def summarise(problems: list[Problem]) -> str:
+    """`2 row(s) are broken: line 4: ...; line 9: ...`, naming the first five."""
+    shown = "; ".join(str(p) for p in problems[:5])
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    return f"{len(problems)} row(s) are broken: {shown}{more}"
 
-    def __init__(self, it: Iterator[Record], header_raw: str) -> None:
-        self._it = it
+
+class _After:
+    """The records after the header, carrying the header's raw text for a rewrite; `again()`
+    reads the same open file (so the same version of the list) once more from the top."""
+
+    def __init__(
+        self,
+        it: Iterator[Record] | None,
+        header_raw: str | None = None,
+        again: Callable[[], Iterator[Record]] | None = None,
+    ) -> None:
+        self._it = it if it is not None else iter(())
         self.header_raw = header_raw
+        self._again = again
 
     def __iter__(self) -> Iterator[Record]:
         return self._it
 
     def __next__(self) -> Record:
         return next(self._it)
+
+    def again(self) -> Iterator[Record]:
+        return self._again() if self._again is not None else iter(())
+
+
+def _from_the_top(
+    f: IO[str], dialect: Dialect, keep_raw: bool
+) -> tuple[Iterator[Record], Record | None]:
+    """The records of an open list file from its start, and its header (None if empty)."""
+    f.seek(0)
+    if dialect.bom:
+        f.read(1)
+    it = records(f, dialect, keep_raw=keep_raw)
+    return it, next((r for r in it if not r.blank), None)
+
+
+def _ident(key: str) -> int:
+    """A 63-bit stand-in for an address key, for finding addresses listed twice."""
+    return hash(key) >> 1
+
+
+def _repeats(rows: Iterable[tuple[str, str]]) -> tuple[set[int], set[int]]:
+    """Of rows given as (address key, status): the addresses (`_ident`) listed more than once,
+    and those of them with a row that is not `subscribed`. Holds 8 bytes a row (not the
+    rows), sorted in 256 small buckets."""
+    buckets = [array("q") for _ in range(256)]
+    for key, status in rows:
+        ident = _ident(key)
+        buckets[ident & 255].append(ident << 1 | (status != SUBSCRIBED))
+    repeated: set[int] = set()
+    stopped: set[int] = set()
+    for bucket in buckets:
+        ordered = sorted(bucket)
+        for a, b in pairwise(ordered):
+            if a >> 1 == b >> 1:
+                repeated.add(a >> 1)
+                if (a | b) & 1:
+                    stopped.add(a >> 1)
+    return repeated, stopped
 
 
 class _Unchanged(Exception):
