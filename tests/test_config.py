@@ -97,3 +97,16 @@ def test_config_defaults_to_current_folder(
     result = CliRunner().invoke(main, ["preview", "--out", "p"])
     assert result.exit_code == 0, result.output
     assert (newsletter / "p").is_dir()
+
+
+def test_unnamed_feed_is_named_without_its_password(tmp_path: Path) -> None:
+    text = CONFIG.replace(
+        '[[sources]]\nname = "Example articles"\nfolder = "articles"',
+        '[[sources]]\nname = "Example articles"\nfolder = "articles"\n\n'
+        '[[sources]]\nfeed = "https://reader:s3cret@news.example.com/feeds/all.xml"\n\n'
+        '[[sources]]\nfeed = "feeds/local.xml"',
+    )
+    cfg = load_config(_write(tmp_path, text))
+    names = [s.name for s in cfg.sources]
+    assert names == ["Example articles", "news.example.com/feeds/all.xml", "local.xml"]
+    assert all("s3cret" not in n for n in names)

@@ -6,6 +6,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
@@ -169,7 +170,7 @@ def _parse_source(r: _Reader, s: dict[str, Any], key: str, root: Path) -> Source
     location = r.string(s, f"{key}.{kind}")
     if not location.startswith(("http://", "https://")):
         location = str((root / location).resolve())
-    default_name = location if kind == "feed" else Path(location).name
+    default_name = _default_source_name(kind, location)
     max_items = r.integer(s, f"{key}.max_items", default=None, minimum=1)
     full_text = r.string(s, f"{key}.full_text", default="auto")
     if full_text not in FULL_TEXT_MODES:
@@ -181,6 +182,15 @@ def _parse_source(r: _Reader, s: dict[str, Any], key: str, root: Path) -> Source
         max_items=max_items,
         full_text=full_text,  # type: ignore[arg-type]
     )
+
+
+def _default_source_name(kind: str, location: str) -> str:
+    """A readable name for an unnamed source; never one that shows a password in a URL."""
+    if kind == "feed" and location.startswith(("http://", "https://")):
+        parts = urlsplit(location)
+        host = parts.hostname or location
+        return f"{host}{parts.path}".rstrip("/") or host
+    return Path(location).name
 
 
 _LIST_KEYS = {
