@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .cli_common import CONTEXT, config_option, get_config
+from .cli_common import CONTEXT, config_option, get_config, source_progress
 from .cli_gather import parse_since
 from .config import find_config
 from .errors import SourceError
@@ -115,7 +115,8 @@ def preview(
     config = get_config(click.get_current_context())
     lst = config.get_list(list_name)
     since = parse_since(since_text, lst.zone) if since_text else None
-    result = write_preview(config, lst, out, since=since)
+    with source_progress("Reading sources", enabled=True) as progress:
+        result = write_preview(config, lst, out, since=since, progress=progress)
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2))
     else:

@@ -1,13 +1,19 @@
-"""Pieces every command shares: the error-reporting group, --config, and loading the config."""
+"""Pieces every command shares: the error-reporting group, --config, loading the config, and
+the progress bar shown while sources are read."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .config import Config, load_config
 from .errors import DigestError
+from .gather import Progress as ProgressCallback
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -47,3 +53,27 @@ def get_config(ctx: click.Context) -> Config:
     if "digest.loaded" not in ctx.meta:
         ctx.meta["digest.loaded"] = load_config(ctx.meta.get("digest.config"))
     return ctx.meta["digest.loaded"]
+
+
+@contextmanager
+def source_progress(label: str, enabled: bool) -> Iterator[ProgressCallback | None]:
+    """A rich progress bar on stderr while sources are read (only on a terminal)."""
+    console = Console(stderr=True)
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[last]}"),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None, last="")
+
+        def update(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, last=name)
+
+        yield update

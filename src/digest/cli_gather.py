@@ -5,20 +5,16 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .cli_common import CONTEXT, DigestGroup, config_option, get_config
+from .cli_common import CONTEXT, DigestGroup, config_option, get_config, source_progress
 from .config import Config
-from .gather import Progress as ProgressCallback
 from .gather import check_sources
 from .gather import gather as gather_articles
 from .identity import redact
@@ -46,30 +42,6 @@ def parse_since(value: str, zone: ZoneInfo, now: datetime | None = None) -> date
     elif dt.tzinfo is None:
         dt = dt.replace(tzinfo=zone)
     return dt.astimezone(UTC)
-
-
-@contextmanager
-def _progress(label: str, enabled: bool) -> Iterator[ProgressCallback | None]:
-    """A rich progress bar on stderr while sources are read (only on a terminal)."""
-    console = Console(stderr=True)
-    if not enabled or not console.is_terminal:
-        yield None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("[dim]{task.fields[last]}"),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=None, last="")
-
-        def update(done: int, total: int, name: str) -> None:
-            bar.update(task, completed=done, total=total, last=name)
-
-        yield update
 
 
 def _when(dt: datetime | None) -> str:
@@ -106,7 +78,7 @@ def gather(
     config = get_config(ctx)
     lst = config.get_list(list_name)
     since = parse_since(since_text, lst.zone) if since_text else None
-    with _progress("Fetching sources", not as_json) as progress:
+    with source_progress("Fetching sources", not as_json) as progress:
         result = gather_articles(config, lst, since=since, progress=progress)
     if as_json:
         record = {
@@ -194,7 +166,7 @@ def check(ctx: click.Context, as_json: bool) -> None:
       digest sources check --json
     """
     config = get_config(ctx)
-    with _progress("Checking sources", not as_json) as progress:
+    with source_progress("Checking sources", not as_json) as progress:
         health = check_sources(config, progress=progress)
     if as_json:
         records = [

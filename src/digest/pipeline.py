@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from .compose import render
 from .config import Config, ListConfig
 from .errors import NoArticlesError
-from .gather import gather
+from .gather import Progress, gather
 from .models import Digest, Rendered
 
 
@@ -32,10 +32,11 @@ def build_issue(
     *,
     now: datetime | None = None,
     since: datetime | None = None,
+    progress: Progress | None = None,
 ) -> Issue:
     """Gather, summarise and render the next issue of `lst`. Records nothing."""
     now = now or datetime.now(UTC)
-    found = gather(config, lst, now=now, since=since)
+    found = gather(config, lst, now=now, since=since, progress=progress)
     if not found.articles:
         names = ", ".join(s.name for s in config.sources_for(lst)) or "none configured"
         raise NoArticlesError(

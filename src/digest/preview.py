@@ -10,6 +10,7 @@ from typing import Any
 
 from .config import Config, ListConfig
 from .fsutil import write_atomic
+from .gather import Progress
 from .message import build_message
 from .personalise import Reader, fill
 from .pipeline import build_issue
@@ -51,10 +52,11 @@ def write_preview(
     *,
     now: datetime | None = None,
     since: datetime | None = None,
+    progress: Progress | None = None,
 ) -> PreviewResult:
     """Render the next issue and write `<list>-<date>.html`, `.txt` and `.eml` into `out`."""
     now = now or datetime.now(UTC)
-    issue = build_issue(config, lst, now=now, since=since)
+    issue = build_issue(config, lst, now=now, since=since, progress=progress)
     rendered = issue.rendered
     reader = preview_reader(config, lst)
     html = fill(rendered.html, reader, escape=True)
