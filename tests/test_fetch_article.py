@@ -17,6 +17,7 @@ from werkzeug import Request, Response
 from digest import __version__
 from digest.cli import main
 from digest.errors import SourceError
+from digest.fetch import USER_AGENT
 from digest.fetch_article import article_from_html, fetch_article
 
 LEADS = Path(__file__).resolve().parent / "data" / "leads"
@@ -32,9 +33,10 @@ HTML = "text/html; charset=utf-8"
 
 
 def test_fetches_and_extracts_a_page(httpserver: HTTPServer) -> None:
+    assert USER_AGENT.startswith(f"digest/{__version__} ")  # the same agent as the gatherer
     httpserver.expect_request(
         "/markets/home-depot",
-        headers={"User-Agent": f"digest/{__version__} (+https://github.com/digest)"},
+        headers={"User-Agent": USER_AGENT},
     ).respond_with_data(PAGE, content_type=HTML)
     url = httpserver.url_for("/markets/home-depot")
     article = fetch_article(url)

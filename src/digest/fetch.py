@@ -203,8 +203,12 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         accept: str = FEED_ACCEPT,
+        keep_partial: bool = False,
     ) -> Fetched:
-        """GET `url`, conditionally when a validator is given. Never raises for network trouble."""
+        """GET `url`, conditionally when a validator is given. Never raises for network trouble.
+
+        A body over the size cap is an error; with `keep_partial` what arrived up to the cap
+        comes back with it (an article's text sits near the top of its page)."""
         assert self._client is not None, "use Fetcher as an async context manager"
         headers = {"Accept": accept, "Accept-Encoding": ACCEPT_ENCODING}
         for name, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified)):
@@ -216,7 +220,7 @@ class Fetcher:
             start = time.perf_counter()
             try:
                 async with asyncio.timeout(self.limits.deadline):
-                    result = await self._get(url, headers)
+                    result = await self._get(url, headers, keep_partial)
             except TimeoutError:
                 result = Fetched(
                     url, url, None, error=f"no complete answer within {self.limits.deadline:g} s"
@@ -235,7 +239,7 @@ class Fetcher:
             seconds,
         )
 
-    async def _get(self, url: str, headers: dict[str, str]) -> Fetched:
+    async def _get(self, url: str, headers: dict[str, str], keep_partial: bool) -> Fetched:
         assert self._client is not None
         cap = self.limits.max_bytes
         async with self._client.stream("GET", url, headers=headers) as response:
@@ -275,7 +279,8 @@ class Fetcher:
                     url,
                     final,
                     status,
-                    headers=got,
+                    b"".join(chunks) if keep_partial else b"",
+                    got,
                     error=f"the response passed the {human_size(cap)} cap; cut off there",
                 )
             return Fetched(url, final, status, b"".join(chunks), got)

@@ -8,20 +8,20 @@ that is not a web page, a page without article text) is a `SourceError` naming t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+from email.message import Message
 from urllib.parse import urlsplit
 
-import httpx
-
-from . import __version__
 from .errors import SourceError
 from .extract import extract_html
+from .fetch import PAGE_ACCEPT, Fetched, Fetcher, FetchLimits
+from .identity import http_url
 from .models import Article
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"digest/{__version__} (+https://github.com/digest)"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
@@ -30,48 +30,47 @@ def fetch_article(
 ) -> Article:
     """Fetch `url` (following redirects) and extract its article.
 
-    `timeout` bounds connecting and each read; `source` defaults to the site's host name.
+    The page comes through the gatherer's own `Fetcher` (same User-Agent, redirects, gzip and
+    size cap). `timeout` bounds connecting and each read; `source` defaults to the host name.
     """
-    try:
-        with (
-            httpx.Client(
-                headers={"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml"},
-                follow_redirects=True,
-                timeout=httpx.Timeout(timeout),
-            ) as client,
-            client.stream("GET", url) as response,
-        ):
-            if response.status_code >= 400:
-                raise SourceError(
-                    f"{url}: the server answered {response.status_code} "
-                    f"{response.reason_phrase}".rstrip(),
-                    "Check the address; the page may have moved, be gone or need a login.",
-                )
-            _check_html(url, response.headers.get("content-type", ""))
-            body = _read_capped(response, max_bytes, url)
-            final_url = str(response.url)
-            charset = response.charset_encoding
-    except httpx.TimeoutException:
+    if http_url(url) is None:
+        raise SourceError(f"{url}: not a web address", "Give a full http:// or https:// URL.")
+    limits = FetchLimits(
+        concurrency=1, connect_timeout=timeout, read_timeout=timeout, max_bytes=max_bytes
+    )
+    r = asyncio.run(_get(url, limits))
+    if r.status is not None and r.status >= 400:
         raise SourceError(
-            f"{url}: no answer within {timeout:g} s",
-            "Check the address and your network connection, or try again later.",
-        ) from None
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            f"{url}: the server answered {r.error.removeprefix('HTTP ') if r.error else r.status}",
+            "Check the address; the page may have moved, be gone or need a login.",
+        )
+    if r.status is None or (r.error and not r.body):
         raise SourceError(
-            f"{url}: not a web address ({exc})", "Give a full http:// or https:// URL."
-        ) from None
-    except httpx.HTTPError as exc:
-        raise SourceError(
-            f"{url}: cannot fetch it ({exc.__class__.__name__}: {exc})",
-            "Check the address and your network connection.",
-        ) from None
-    html: str | bytes = body
+            f"{url}: cannot fetch it ({r.error})", "Check the address and your network connection."
+        )
+    content_type = r.headers.get("content-type", "")
+    _check_html(url, content_type)
+    if r.error:
+        log.warning("%s: page larger than %d bytes; using its first %d", url, max_bytes, max_bytes)
+    html: str | bytes = r.body
+    charset = _charset(content_type)
     if charset:
         try:
-            html = body.decode(charset, errors="replace")
+            html = r.body.decode(charset, errors="replace")
         except LookupError:
-            html = body
-    return article_from_html(html, final_url, source or _host(final_url))
+            html = r.body
+    return article_from_html(html, r.final_url, source or _host(r.final_url))
+
+
+async def _get(url: str, limits: FetchLimits) -> Fetched:
+    async with Fetcher(limits) as fetcher:
+        return await fetcher.get(url, accept=PAGE_ACCEPT, keep_partial=True)
+
+
+def _charset(content_type: str) -> str | None:
+    m = Message()
+    m["content-type"] = content_type or "application/octet-stream"
+    return m.get_content_charset()
 
 
 def article_from_html(html: bytes | str, url: str | None, source: str) -> Article:
@@ -105,21 +104,6 @@ def _check_html(url: str, content_type: str) -> None:
             f"{url}: the answer is {kind}, not a web page",
             "Give the address of an article's HTML page (not a feed, PDF or image).",
         )
-
-
-def _read_capped(response: httpx.Response, max_bytes: int, url: str) -> bytes:
-    """The body, at most `max_bytes` of it."""
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= max_bytes:
-            log.warning(
-                "%s: page larger than %d bytes; using its first %d", url, max_bytes, max_bytes
-            )
-            break
-    return b"".join(chunks)[:max_bytes]
 
 
 def _host(url: str) -> str:
