@@ -61,8 +61,4 @@ def _register() -> None:
 _register()
 
 
-def run(args: list[str] | None = None) -> None:  # pragma: no cover - thin wrapper
-    main.main(args=args, prog_name="digest")
-
-
 __all__ = ["main"]
