@@ -162,8 +162,8 @@ def serve(latency: float, items: int, count: int) -> None:
 def client(port: int, feeds: int, concurrency: int) -> None:
     """One measurement in a fresh process: two gathers, printed as JSON."""
     from digest.config import parse_config
-    from digest.fetch import FetchLimits
-    from digest.gather import gather
+    from digest.pipeline import gather
+    from digest.sources.fetch import FetchLimits
 
     with tempfile.TemporaryDirectory() as tmp:
         data = {
@@ -260,7 +260,7 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from digest.fetch import FetchLimits
+    from digest.sources.fetch import FetchLimits
 
     concurrency = args.concurrency or FetchLimits().concurrency
     sizes = [int(x) for x in args.sizes.split(",")]

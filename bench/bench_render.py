@@ -20,9 +20,9 @@ from rich.console import Console
 from rich.table import Table
 
 from digest.compose import render
+from digest.compose.personalise import Reader, Template
 from digest.config import ListConfig
 from digest.models import Article, Digest
-from digest.personalise import Reader, Template
 
 TEXT = (
     "the council said on tuesday that its plans for the new bridge would go ahead despite "
@@ -91,7 +91,7 @@ def main() -> None:
         times = []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            rendered = render(digest, lst, None)
+            rendered = render(digest, lst.compose, None)
             times.append(time.perf_counter() - t0)
         tracemalloc.start()
         t0 = time.perf_counter()

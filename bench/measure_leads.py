@@ -26,7 +26,7 @@ import trafilatura
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from digest.extract import extract_html  # noqa: E402
+from digest.sources.extract import extract_html  # noqa: E402
 from digest.summarise import pick_lead  # noqa: E402
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'"})

@@ -12,10 +12,10 @@ import pytest
 from conftest import NOW, make_newsletter
 
 from digest.compose import render
+from digest.compose.personalise import Reader, fill
 from digest.config import load_config
 from digest.models import Article, Digest
-from digest.personalise import Reader, fill
-from digest.preview import write_preview
+from digest.pipeline import preview_issue
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None and os.environ.get("CI"):
@@ -32,7 +32,7 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("pages")
     root = make_newsletter(tmp)
     config = load_config(root / "digest.toml")
-    example = write_preview(config, config.get_list("daily"), tmp / "p", now=NOW).paths[0]
+    example = preview_issue(config, config.get_list("daily"), tmp / "p", now=NOW).paths[0]
     return {"example": example, "long": _long_digest(tmp, root)}
 
 
@@ -79,7 +79,9 @@ def _long_digest(tmp_path: Path, newsletter: Path) -> Path:
         for i in range(20)
     )
     config = load_config(newsletter / "digest.toml")
-    r = render(Digest("daily", "d", NOW.date(), "Title", arts), config.get_list("daily"), None)
+    r = render(
+        Digest("daily", "d", NOW.date(), "Title", arts), config.get_list("daily").compose, None
+    )
     html = fill(r.html, Reader("r@example.com", "https://example.com/u"), escape=True)
     path = tmp_path / "long.html"
     path.write_text(html, encoding="utf-8")

@@ -13,12 +13,11 @@ import pytest
 from conftest import NOW
 
 from digest.compose import SIZE_LIMIT, render
+from digest.compose.personalise import Reader, Template
 from digest.config import load_config
 from digest.errors import TemplateError
 from digest.models import Article, Digest
-from digest.personalise import Reader, Template
-from digest.pipeline import build_issue
-from digest.preview import write_preview
+from digest.pipeline import build_issue, preview_issue
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -43,7 +42,7 @@ def _check_golden(name: str, actual: str, update: bool) -> None:
 
 def test_example_matches_golden_files(newsletter: Path, update_golden: bool) -> None:
     config = load_config(newsletter / "digest.toml")
-    result = write_preview(config, config.get_list("daily"), newsletter / "preview", now=NOW)
+    result = preview_issue(config, config.get_list("daily"), newsletter / "preview", now=NOW)
     html, text, eml = (p.read_bytes().decode("utf-8") for p in result.paths)
     _check_golden("daily.html", html, update_golden)
     _check_golden("daily.txt", text, update_golden)
@@ -76,7 +75,7 @@ def test_html_sets_lang_width_and_alt_on_every_image(newsletter: Path) -> None:
     lst = config.get_list("daily")
     art = _article(0, image="https://img.example.com/a.jpg")
     digest = Digest("daily", "daily-2026-11-24", NOW.date(), "T", (art, _article(1)))
-    html = render(digest, lst, config.templates_dir).html
+    html = render(digest, lst.compose, config.templates_dir).html
     assert re.search(r'<html[^>]*\blang="en"', html)
     assert "max-width:600px" in html.replace(" ", "")
     images = re.findall(r"<img\b[^>]*>", html)
@@ -95,7 +94,7 @@ def test_feed_text_is_escaped_not_injected(newsletter: Path) -> None:
         url="https://example.com/a?x=1&y=2",
         lead=("<img src=x onerror=alert(1)> text",),
     )
-    html = render(Digest("daily", "d", NOW.date(), "T", (evil,)), lst, None).html
+    html = render(Digest("daily", "d", NOW.date(), "T", (evil,)), lst.compose, None).html
     tree = lxml.html.fromstring(html)
     assert tree.xpath("//script") == []
     assert tree.xpath("//@onerror") == []
@@ -122,7 +121,7 @@ def _article(i: int, words: int = 80, image: str | None = None) -> Article:
 def test_twenty_articles_stay_under_60_kb(newsletter: Path) -> None:
     config = load_config(newsletter / "digest.toml")
     arts = tuple(_article(i, words=90) for i in range(20))
-    r = render(Digest("daily", "d", NOW.date(), "T", arts), config.get_list("daily"), None)
+    r = render(Digest("daily", "d", NOW.date(), "T", arts), config.get_list("daily").compose, None)
     assert r.articles_included == 20
     assert r.size < 60_000, r.size
 
@@ -130,7 +129,7 @@ def test_twenty_articles_stay_under_60_kb(newsletter: Path) -> None:
 def test_oversized_digest_drops_last_articles_and_says_so(newsletter: Path) -> None:
     config = load_config(newsletter / "digest.toml")
     arts = tuple(_article(i, words=300) for i in range(80))
-    r = render(Digest("daily", "d", NOW.date(), "T", arts), config.get_list("daily"), None)
+    r = render(Digest("daily", "d", NOW.date(), "T", arts), config.get_list("daily").compose, None)
     assert r.size <= SIZE_LIMIT
     assert 0 < r.articles_omitted < 80
     assert r.articles_included + r.articles_omitted == 80
@@ -240,7 +239,7 @@ def test_placeholders_filled_per_reader_and_escaped(newsletter: Path) -> None:
 
 def test_eml_is_multipart_alternative_with_both_parts(newsletter: Path) -> None:
     config = load_config(newsletter / "digest.toml")
-    result = write_preview(config, config.get_list("daily"), newsletter / "out", now=NOW)
+    result = preview_issue(config, config.get_list("daily"), newsletter / "out", now=NOW)
     msg = email.message_from_bytes(result.paths[2].read_bytes(), policy=policy.default)
     assert msg.get_content_type() == "multipart/alternative"
     parts = [p.get_content_type() for p in msg.iter_parts()]
@@ -256,7 +255,7 @@ def test_docs_list_every_name_a_template_can_use() -> None:
     from dataclasses import fields
 
     from digest.compose import ArticleView, TemplateContext
-    from digest.personalise import PLACEHOLDER_READER
+    from digest.compose.personalise import PLACEHOLDER_READER
 
     doc = (Path(__file__).parent.parent / "docs" / "templates.md").read_text(encoding="utf-8")
     names = [f.name for f in fields(TemplateContext)] + [f.name for f in fields(ArticleView)]

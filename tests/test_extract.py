@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.extract import extract_html
+from digest.sources.extract import extract_html
 from digest.summarise import pick_lead
 
 LEADS = Path(__file__).resolve().parent / "data" / "leads"

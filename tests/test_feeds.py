@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from digest.feeds import find_feed_links, parse_feed
-from digest.identity import canonical_url, item_id, item_key
-from digest.sanitise import feed_text, sanitise_html
+from digest.sources.feeds import find_feed_links, parse_feed
+from digest.sources.identity import item_id, item_key
+from digest.sources.sanitise import feed_text, sanitise_html
+from digest.urls import canonical_url
 
 CORPUS = Path(__file__).parent / "data" / "feeds" / "kurtmckee-feedparser"
 CORPUS_FILES = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name != "LICENSE")
@@ -295,7 +296,11 @@ def test_item_key_order_guid_url_hash() -> None:
     assert len(item_id(a)) == 16 and item_id(a) != item_id(b)
     # Stable across runs (the sent ledger stores it): another process computes the same id.
     other = subprocess.run(
-        [sys.executable, "-c", f"from digest.identity import item_id; print(item_id({a!r}))"],
+        [
+            sys.executable,
+            "-c",
+            f"from digest.sources.identity import item_id; print(item_id({a!r}))",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -304,7 +309,7 @@ def test_item_key_order_guid_url_hash() -> None:
 
 
 def test_author_is_a_name_never_a_bare_address() -> None:
-    from digest.feeds import parse_feed
+    from digest.sources.feeds import parse_feed
 
     items = "".join(
         f"<item><title>T{i}</title><link>https://e.example/{i}</link>{a}</item>"

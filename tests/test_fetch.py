@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from digest import __version__
-from digest.fetch import Fetched, Fetcher, FetchLimits
+from digest.sources.fetch import Fetched, Fetcher, FetchLimits
 
 
 def fetch(url: str, limits: FetchLimits | None = None, **kw: Any) -> Fetched:

@@ -22,8 +22,8 @@ from werkzeug import Request, Response
 
 from digest.config import Config, parse_config
 from digest.errors import SourceError
-from digest.fetch import FetchLimits
-from digest.gather import gather
+from digest.pipeline import gather
+from digest.sources.fetch import FetchLimits
 from digest.state import State
 
 NOW = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
@@ -152,7 +152,7 @@ def test_no_repeat_over_two_issues(tmp_path: Path, httpserver: HTTPServer) -> No
     assert titles(run(config)) == ["Story 2", "Story 1"], "gathering must not mark items sent"
 
     with State.open(config.state_dir) as state:
-        state.record_issue("daily", "daily-2026-11-24", [a.id for a in first.articles], NOW)
+        state.sent.record_issue("daily", "daily-2026-11-24", [a.id for a in first.articles], NOW)
 
     httpserver.clear()
     serve_feed(httpserver, "/feed.xml", rss([item(1, 3), item(2, 2), item(3, -1)]))
@@ -167,7 +167,7 @@ def test_sent_item_stays_out_when_another_feed_links_it(
     config = make_config(tmp_path, [{"feed": a, "name": "A"}])
     first = run(config)
     with State.open(config.state_dir) as state:
-        state.record_issue("daily", "daily-1", [x.id for x in first.articles], NOW)
+        state.sent.record_issue("daily", "daily-1", [x.id for x in first.articles], NOW)
     # Same page, another GUID, with tracking parameters and a fragment, in a second feed.
     copy = item(9, 1, link="https://news.example.org/story-1?utm_source=x&amp;fbclid=1#top")
     copy["title"] = "Story 1 again"
@@ -207,7 +207,7 @@ def test_lists_are_separate(tmp_path: Path, httpserver: HTTPServer) -> None:
     config = parse_config(data, tmp_path / "digest.toml")
     first = gather(config, config.get_list("daily"), now=NOW)
     with State.open(config.state_dir) as state:
-        state.record_issue("daily", "daily-1", [a.id for a in first.articles], NOW)
+        state.sent.record_issue("daily", "daily-1", [a.id for a in first.articles], NOW)
     assert titles(gather(config, config.get_list("daily"), now=NOW)) == []
     assert titles(gather(config, config.get_list("weekly"), now=NOW)) == ["Story 1"]
 
@@ -217,8 +217,8 @@ def test_window_after_a_send_still_takes_late_items(tmp_path: Path, httpserver: 
     url = serve_feed(httpserver, "/feed.xml", rss([item(1, 3)]))
     config = make_config(tmp_path, [{"feed": url}])
     with State.open(config.state_dir) as state:
-        state.record_issue("daily", "daily-1", [], NOW - timedelta(hours=1))
-        assert state.last_sent("daily") == NOW - timedelta(hours=1)
+        state.sent.record_issue("daily", "daily-1", [], NOW - timedelta(hours=1))
+        assert state.sent.last_sent("daily") == NOW - timedelta(hours=1)
     assert titles(run(config)) == ["Story 1"]
 
 
@@ -235,7 +235,7 @@ def test_folder_articles_are_new_until_sent(tmp_path: Path) -> None:
     first = run(config)
     assert titles(first) == ["An old piece"]
     with State.open(config.state_dir) as state:
-        state.record_issue("daily", "daily-1", [a.id for a in first.articles], NOW)
+        state.sent.record_issue("daily", "daily-1", [a.id for a in first.articles], NOW)
     assert titles(run(config)) == []
 
 
@@ -687,14 +687,14 @@ def test_item_published_while_its_feed_was_down_is_not_lost(
     config = make_config(tmp_path, [{"feed": url}])
     day1 = run(config)
     with State.open(config.state_dir) as state:
-        state.record_issue("daily", "daily-1", [a.id for a in day1.articles], NOW)
+        state.sent.record_issue("daily", "daily-1", [a.id for a in day1.articles], NOW)
 
     httpserver.clear()
     httpserver.expect_request("/feed.xml").respond_with_data("down", status=503)
     day2 = run(config, now=NOW + timedelta(days=1))
     assert titles(day2) == []
     with State.open(config.state_dir) as state:
-        state.record_issue("daily", "daily-2", [], NOW + timedelta(days=1))
+        state.sent.record_issue("daily", "daily-2", [], NOW + timedelta(days=1))
 
     httpserver.clear()
     missed = item(2, -3)  # published 3 hours after day 1's issue
@@ -710,7 +710,7 @@ def test_old_items_of_a_feed_seen_before_stay_out(tmp_path: Path, httpserver: HT
     config = make_config(tmp_path, [{"feed": url}])
     assert titles(run(config)) == []
     with State.open(config.state_dir) as state:
-        state.record_issue("daily", "daily-1", [], NOW)
+        state.sent.record_issue("daily", "daily-1", [], NOW)
     httpserver.clear()
     serve_feed(httpserver, "/feed.xml", rss([item(1, 30), item(2, 50)]))
     assert titles(run(config, now=NOW + timedelta(days=1))) == []
@@ -728,7 +728,7 @@ def test_bare_guids_keep_their_ids_when_the_feed_redirects(
     first = run(config)
     assert titles(first) == ["Notice"]
     with State.open(config.state_dir) as state:
-        state.record_issue("daily", "daily-1", [a.id for a in first.articles], NOW)
+        state.sent.record_issue("daily", "daily-1", [a.id for a in first.articles], NOW)
     httpserver.clear()
     httpserver.expect_request("/feed.xml").respond_with_data(
         "", status=301, headers={"Location": httpserver.url_for("/new/feed.xml")}

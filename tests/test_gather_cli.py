@@ -10,12 +10,11 @@ from email.utils import format_datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import click
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from digest.cli_gather import parse_since
+from digest.text import parse_since
 
 DIGEST = Path(sys.executable).parent / "digest"
 LEAD = (
@@ -172,7 +171,7 @@ def test_parse_since(text: str, expected: datetime) -> None:
 
 
 def test_parse_since_rejects_nonsense() -> None:
-    with pytest.raises(click.BadParameter):
+    with pytest.raises(ValueError, match="neither a time span nor an ISO date"):
         parse_since("soon", LONDON, NOW)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from digest.errors import SourceError
-from digest.local import read_article, read_folder
+from digest.sources.folder import read_article, read_folder
 
 REPO = Path(__file__).resolve().parent.parent
 

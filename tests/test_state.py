@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from digest.errors import SourceError
-from digest.feeds import Entry
-from digest.state import SCHEMA_VERSION, STATE_FILE, CachedFeed, SourceHealth, State
+from digest.models import Entry, SourceHealth
+from digest.state import SCHEMA_VERSION, STATE_FILE, CachedFeed, SentKeys, State
 
 NOW = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
 
@@ -44,27 +44,27 @@ def test_garbage_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_record_issue_and_last_sent(tmp_path: Path) -> None:
     with State.open(tmp_path) as s:
-        assert s.last_sent("daily") is None
-        s.note_items([("a", "https://e.org/a"), ("b", None)], NOW)
-        s.record_issue("daily", "daily-2026-11-23", ["a", "b"], NOW - timedelta(days=1))
-        s.record_issue("daily", "daily-2026-11-24", ["c"], NOW)
-        s.record_issue("daily", "daily-2026-11-24", ["c"], NOW)  # a resumed send: no change
-        assert s.last_sent("daily") == NOW
-        assert s.last_sent("weekly") is None
-        ids, urls = s.sent_keys("daily")
-        assert ids == {"a", "b", "c"} and urls == {"https://e.org/a"}
-        assert s.sent_keys("weekly") == (frozenset(), frozenset())
+        assert s.sent.last_sent("daily") is None
+        s.items.note([("a", "https://e.org/a"), ("b", None)], NOW)
+        s.sent.record_issue("daily", "daily-2026-11-23", ["a", "b"], NOW - timedelta(days=1))
+        s.sent.record_issue("daily", "daily-2026-11-24", ["c"], NOW)
+        s.sent.record_issue("daily", "daily-2026-11-24", ["c"], NOW)  # a resumed send: no change
+        assert s.sent.last_sent("daily") == NOW
+        assert s.sent.last_sent("weekly") is None
+        sent = s.sent.sent_keys("daily")
+        assert sent.ids == {"a", "b", "c"} and sent.urls == {"https://e.org/a"}
+        assert s.sent.sent_keys("weekly") == SentKeys()
 
 
 def test_record_issue_requires_aware_time(tmp_path: Path) -> None:
     with State.open(tmp_path) as s, pytest.raises(ValueError, match="timezone-aware"):
-        s.record_issue("daily", "x", [], datetime(2026, 1, 1))
+        s.sent.record_issue("daily", "x", [], datetime(2026, 1, 1))
 
 
 def test_first_seen_is_kept(tmp_path: Path) -> None:
     with State.open(tmp_path) as s:
-        first = s.note_items([("a", None)], NOW)
-        later = s.note_items([("a", "https://e.org/a"), ("b", None)], NOW + timedelta(hours=5))
+        first = s.items.note([("a", None)], NOW)
+        later = s.items.note([("a", "https://e.org/a"), ("b", None)], NOW + timedelta(hours=5))
     assert first == {"a": NOW}
     assert later == {"a": NOW, "b": NOW + timedelta(hours=5)}
 
@@ -93,10 +93,10 @@ def test_feed_cache_round_trip(tmp_path: Path) -> None:
         entries=(entry,),
     )
     with State.open(tmp_path) as s:
-        s.store_feed(feed)
+        s.feeds.put(feed)
     with State.open(tmp_path) as s:
-        assert s.cached_feed("https://e.org/feed") == feed
-        assert s.cached_feed("https://e.org/other") is None
+        assert s.feeds.get("https://e.org/feed") == feed
+        assert s.feeds.get("https://e.org/other") is None
 
 
 def test_health_keeps_last_success_through_failures(tmp_path: Path) -> None:
@@ -114,9 +114,9 @@ def test_health_keeps_last_success_through_failures(tmp_path: Path) -> None:
         problem="HTTP 500",
     )
     with State.open(tmp_path) as s:
-        s.record_health(ok)
-        s.record_health(bad)
-        h = s.health()["https://e.org/f"]
+        s.health.record(ok)
+        s.health.record(bad)
+        h = s.health.all()["https://e.org/f"]
     assert h.status == "error" and h.problem == "HTTP 500" and h.last_success == NOW
 
 
@@ -127,7 +127,7 @@ def test_processes_write_the_ledger_at_once(tmp_path: Path) -> None:
         "import sys; from datetime import datetime, UTC; from digest.state import State\n"
         "s = State.open(sys.argv[1])\n"
         "for i in range(50):\n"
-        "    s.record_issue(sys.argv[2], f'{sys.argv[2]}-{i}', [f'{sys.argv[2]}{i}'], "
+        "    s.sent.record_issue(sys.argv[2], f'{sys.argv[2]}-{i}', [f'{sys.argv[2]}{i}'], "
         "datetime.now(UTC))\n"
     )
     procs = [
@@ -137,7 +137,7 @@ def test_processes_write_the_ledger_at_once(tmp_path: Path) -> None:
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
     with State.open(tmp_path) as s:
         for name in ("daily", "weekly", "monthly", "news"):
-            assert len(s.sent_keys(name)[0]) == 50
+            assert len(s.sent.sent_keys(name).ids) == 50
 
 
 def test_opening_waits_for_a_writer_instead_of_failing(tmp_path: Path) -> None:
@@ -154,7 +154,7 @@ def test_opening_waits_for_a_writer_instead_of_failing(tmp_path: Path) -> None:
     commit.start()
     try:
         with State.open(tmp_path) as s:
-            assert s.last_sent("daily") is None
+            assert s.sent.last_sent("daily") is None
     finally:
         commit.join()
         other.close()

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from digest.cli import main
-from digest.local import read_article
+from digest.config import LeadSettings
+from digest.sources.folder import read_article
 from digest.summarise import is_prose, pick_lead, split_sentences, summarise
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,7 +41,7 @@ def test_example_article_lead_is_standfirst_then_first_body_paragraph() -> None:
 
 
 def test_example_article_one_paragraph() -> None:
-    article = summarise(read_article(NATO, "Example"), max_paragraphs=1)
+    article = summarise(read_article(NATO, "Example"), LeadSettings(paragraphs=1))
     assert article.lead == (STANDFIRST,)
 
 

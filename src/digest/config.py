@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .urls import redact
 
 CONFIG_NAME = "digest.toml"
 FULL_TEXT_MODES = ("auto", "always", "never")
@@ -17,6 +18,30 @@ FullText = Literal["auto", "always", "never"]
 
 DEFAULT_SUBJECT = "{{ title }}: {{ top_title }}"
 DEFAULT_PREHEADER = "{{ count }} stories for {{ date_long }}, starting with {{ top_title }}"
+DEFAULT_REASON = "You are receiving this because you subscribed to {{ title }}."
+LEAD_PARAGRAPHS = 2
+LEAD_WORDS = 90
+
+
+@dataclass(frozen=True)
+class LeadSettings:
+    """How long a lead is: at most `paragraphs` paragraphs and `words` words (the summariser's
+    and `digest summarise`'s defaults, and a list's unless digest.toml says otherwise)."""
+
+    paragraphs: int = LEAD_PARAGRAPHS
+    words: int = LEAD_WORDS
+
+
+@dataclass(frozen=True)
+class ComposeSettings:
+    """What rendering needs of a list: its name (for messages), language and the templates of
+    its subject, preheader and footer reason."""
+
+    list_name: str
+    language: str = "en"
+    subject: str = DEFAULT_SUBJECT
+    preheader: str = DEFAULT_PREHEADER
+    reason: str = DEFAULT_REASON
 
 
 @dataclass(frozen=True)
@@ -34,6 +59,14 @@ class SourceConfig:
     def is_remote(self) -> bool:
         return self.location.startswith(("http://", "https://"))
 
+    @property
+    def label(self) -> str:
+        """How a problem line names the source: its name, and its address when that differs.
+        A password in a feed URL is never shown."""
+        if self.kind == "feed" and self.name != self.location:
+            return f"{redact(self.name)} ({redact(self.location)})"
+        return redact(self.name)
+
 
 @dataclass(frozen=True)
 class ListConfig:
@@ -47,18 +80,32 @@ class ListConfig:
     subscribers: Path
     sources: tuple[str, ...] | None = None
     """Names of the sources this list takes; None means all of them."""
-    paragraphs: int = 2
-    lead_words: int = 90
+    paragraphs: int = LEAD_PARAGRAPHS
+    lead_words: int = LEAD_WORDS
     max_articles: int = 20
     lookback_hours: int = 24
     send_at: str = "07:00"
     subject: str = DEFAULT_SUBJECT
     preheader: str = DEFAULT_PREHEADER
-    reason: str = "You are receiving this because you subscribed to {{ title }}."
+    reason: str = DEFAULT_REASON
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def lead(self) -> LeadSettings:
+        return LeadSettings(paragraphs=self.paragraphs, words=self.lead_words)
+
+    @property
+    def compose(self) -> ComposeSettings:
+        return ComposeSettings(
+            list_name=self.name,
+            language=self.language,
+            subject=self.subject,
+            preheader=self.preheader,
+            reason=self.reason,
+        )
 
 
 @dataclass(frozen=True)
@@ -244,14 +291,14 @@ def _parse_list(
         language=r.string(t, f"{k}.language", default="en"),
         subscribers=root / r.string(t, f"{k}.subscribers", default=f"subscribers/{name}.csv"),
         sources=sources,
-        paragraphs=r.integer(t, f"{k}.paragraphs", default=2, minimum=1),
-        lead_words=r.integer(t, f"{k}.lead_words", default=90, minimum=10),
+        paragraphs=r.integer(t, f"{k}.paragraphs", default=LEAD_PARAGRAPHS, minimum=1),
+        lead_words=r.integer(t, f"{k}.lead_words", default=LEAD_WORDS, minimum=10),
         max_articles=r.integer(t, f"{k}.max_articles", default=20, minimum=1),
         lookback_hours=r.integer(t, f"{k}.lookback_hours", default=24, minimum=1),
         send_at=send_at,
         subject=r.string(t, f"{k}.subject", default=DEFAULT_SUBJECT),
         preheader=r.string(t, f"{k}.preheader", default=DEFAULT_PREHEADER),
-        reason=r.string(t, f"{k}.reason", default=ListConfig.reason),
+        reason=r.string(t, f"{k}.reason", default=DEFAULT_REASON),
     )
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Any
+
+from .config import SourceConfig
 
 
 @dataclass(frozen=True)
@@ -60,3 +64,109 @@ class Rendered:
     def size(self) -> int:
         """Size of the HTML part in bytes, the figure Gmail clips at (~102 KB)."""
         return len(self.html.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item of a feed, with its HTML already sanitised into paragraphs; kept in the feed
+    cache as JSON, so a 304 gives back the same entries."""
+
+    id: str
+    key: str
+    title: str
+    url: str | None
+    canonical_url: str | None
+    published: datetime | None
+    author: str | None = None
+    paragraphs: tuple[str, ...] = ()
+    image: str | None = None
+    image_alt: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.__dict__.copy()
+        d["published"] = self.published.isoformat() if self.published else None
+        d["paragraphs"] = list(self.paragraphs)
+        return d
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Entry:
+        published = datetime.fromisoformat(d["published"]) if d.get("published") else None
+        return cls(**{**d, "published": published, "paragraphs": tuple(d["paragraphs"])})
+
+
+@dataclass(frozen=True)
+class Item:
+    """An article as a source gave it (no lead yet), with what gathering and the summariser
+    need to know about where it came from."""
+
+    article: Article
+    canonical: str | None
+    """The canonical URL: the same page from two sources is one item."""
+    source: SourceConfig
+    from_folder: bool
+    """The user's own file: new until sent, whatever its age; never fetched again."""
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """How a source did the last time it was read."""
+
+    name: str
+    kind: str
+    location: str
+    checked_at: datetime
+    status: str
+    """`200`, `304`, `file`, `folder`, or `error`."""
+    last_success: datetime | None
+    items: int
+    missing_dates: int
+    teasers: int
+    feed_url: str | None = None
+    """Where the feed really is, when the source named a page that links to it."""
+    problem: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.__dict__.copy()
+        d["checked_at"] = self.checked_at.isoformat()
+        d["last_success"] = self.last_success.isoformat() if self.last_success else None
+        return d
+
+
+@dataclass(frozen=True)
+class SourceRead:
+    """What reading one source gave: its items, a line per problem, and its health."""
+
+    source: SourceConfig
+    items: tuple[Item, ...]
+    problems: tuple[str, ...]
+    health: SourceHealth
+
+
+@dataclass(frozen=True)
+class PageText:
+    """An article page's text, as the summariser asks the sources for it (teaser items)."""
+
+    title: str | None
+    paragraphs: tuple[str, ...]
+    image: str | None = None
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """The articles of the next issue, and a line for each source problem met on the way."""
+
+    articles: tuple[Article, ...]
+    problems: tuple[str, ...] = ()
+    since: datetime | None = None
+    """The window start used for feed items."""
+    sources: tuple[SourceHealth, ...] = ()
+    """How each source did in this run."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A list's next issue, rendered once, with what went wrong on the way."""
+
+    digest: Digest
+    rendered: Rendered
+    problems: tuple[str, ...]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from .addresses import InvalidAddress, normalise
 from .export import export_rows, neutralise
-from .importer import ImportReport
+from .import_file import InvalidRow
+from .listfile import Problem, describe
+from .merge import ImportReport
 from .model import (
     BOUNCED,
     COLUMNS,
@@ -23,8 +25,7 @@ from .model import (
     format_time,
     parse_time,
 )
-from .sources import InvalidRow
-from .store import Problem, SubscriberList
+from .store import SubscriberList
 
 __all__ = [
     "BOUNCED",
@@ -39,6 +40,7 @@ __all__ = [
     "Problem",
     "Subscriber",
     "SubscriberList",
+    "describe",
     "export_rows",
     "format_time",
     "neutralise",

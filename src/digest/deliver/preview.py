@@ -1,19 +1,19 @@
-"""Write a list's next issue to files (HTML, text, .eml) for a person to look at. Sends nothing."""
+"""Write an issue to files (HTML, text, .eml) for a person to look at. Sends nothing and
+records nothing: previewing twice gives the same issue twice."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from .config import Config, ListConfig
-from .fsutil import write_atomic
-from .gather import Progress
-from .message import build_message
-from .personalise import Reader, fill
-from .pipeline import build_issue
+from ..compose import Reader, build_message, fill
+from ..fsutil import write_atomic
+from ..models import Issue
+
+__all__ = ["PreviewResult", "preview_reader", "write_preview"]
 
 
 @dataclass(frozen=True)
@@ -36,33 +36,24 @@ class PreviewResult:
         }
 
 
-def preview_reader(config: Config, lst: ListConfig) -> Reader:
+def preview_reader(base_url: str, list_name: str, sender: str) -> Reader:
     """Previews are addressed to the list's own sender, with a clearly fake unsubscribe link."""
     return Reader(
-        email=parseaddr(lst.sender)[1] or "preview@example.com",
+        email=parseaddr(sender)[1] or "preview@example.com",
         name="",
-        unsubscribe_url=f"{config.base_url}/unsubscribe?list={lst.name}&preview=1",
+        unsubscribe_url=f"{base_url}/unsubscribe?list={list_name}&preview=1",
     )
 
 
 def write_preview(
-    config: Config,
-    lst: ListConfig,
-    out: Path,
-    *,
-    now: datetime | None = None,
-    since: datetime | None = None,
-    progress: Progress | None = None,
+    issue: Issue, out: Path, *, sender: str, reader: Reader, now: datetime
 ) -> PreviewResult:
-    """Render the next issue and write `<list>-<date>.html`, `.txt` and `.eml` into `out`."""
-    now = now or datetime.now(UTC)
-    issue = build_issue(config, lst, now=now, since=since, progress=progress)
+    """Write `<list>-<date>.html`, `.txt` and `.eml` into `out`, each atomically."""
     rendered = issue.rendered
-    reader = preview_reader(config, lst)
     html = fill(rendered.html, reader, escape=True)
     text = fill(rendered.text, reader, escape=False)
     message = build_message(
-        sender=lst.sender,
+        sender=sender,
         to=reader.email,
         subject=rendered.subject,
         text=text,
@@ -70,7 +61,7 @@ def write_preview(
         when=now,
         unsubscribe_url=reader.unsubscribe_url,
     )
-    stem = out / f"{lst.name}-{issue.digest.date.isoformat()}"
+    stem = out / f"{issue.digest.list_name}-{issue.digest.date.isoformat()}"
     paths = (stem.with_suffix(".html"), stem.with_suffix(".txt"), stem.with_suffix(".eml"))
     write_atomic(paths[0], html)
     write_atomic(paths[1], text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -36,9 +35,3 @@ def build_message(
     msg.set_content(text, subtype="plain", charset="utf-8")
     msg.add_alternative(html, subtype="html", charset="utf-8")
     return msg
-
-
-def display_address(name: str, email: str) -> str:
-    """`Name <email>` with the name quoted as needed."""
-    user, _, domain = email.partition("@")
-    return str(Address(display_name=name, username=user, domain=domain))

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import nh3
 
-from .identity import http_url
+from ..text import clean, paragraphs
+from ..urls import http_url
 
 __all__ = ["FeedText", "feed_text", "inline_text", "plain_paragraphs", "sanitise_html"]
 
@@ -115,7 +116,6 @@ _BLOCKS = frozenset(
         "hgroup",
     }
 )
-_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -181,10 +181,10 @@ def feed_text(html: str, base_url: str | None = None) -> FeedText:
     image, alt = _first_image(cleaned, base_url)
     text = _BR.sub("\n", _BLOCK_TAG.sub("\n\n", cleaned))
     text = html_lib.unescape(_TAG.sub("", text))
-    paragraphs = tuple(
-        p for p in (_SPACES.sub(" ", b).strip() for b in _BLANK_LINE.split(text)) if p
-    )
-    return FeedText(paragraphs, image, alt)
+    # Only spaces and tabs make a line blank here: a line holding a no-break space (`&nbsp;`
+    # between two `<br>`) stays inside its paragraph, as it always has.
+    found = tuple(p for p in (clean(b) for b in _BLANK_LINE.split(text)) if p)
+    return FeedText(found, image, alt)
 
 
 def plain_paragraphs(text: str) -> tuple[str, ...]:
@@ -195,8 +195,7 @@ def plain_paragraphs(text: str) -> tuple[str, ...]:
     """
     if _MARKUP.search(text):
         return feed_text(text).paragraphs
-    blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return tuple(p for p in (_SPACES.sub(" ", b).strip() for b in blocks) if p)
+    return paragraphs(text)
 
 
 # An opening or closing tag, a comment or a doctype: what makes "plain text" really HTML.
@@ -221,4 +220,4 @@ def inline_text(html: str) -> str:
             break
     else:
         text = _MARKUP.sub("", text)
-    return _SPACES.sub(" ", text).strip()
+    return clean(text)

@@ -13,19 +13,19 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
 
-from .cli_common import CONTEXT, DigestGroup, config_option, get_config
-from .errors import SubscriberError
-from .subscribers import (
+from ..errors import SubscriberError
+from ..subscribers import (
     STATUSES,
     ImportReport,
     Problem,
     Subscriber,
     SubscriberList,
+    describe,
     export_rows,
     format_time,
 )
-from .subscribers.csvfile import atomic_write
-from .subscribers.store import summarise
+from ..subscribers.csvfile import atomic_write
+from .common import CONTEXT, DigestGroup, config_option, get_config
 
 
 def _list_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -106,7 +106,8 @@ def unsubscribe(list_name: str | None, email: str) -> None:
     Example:
       digest subscribers unsubscribe ada@example.com
     """
-    _set_status(list_name, email, "unsubscribed")
+    people = _open_list(list_name)
+    _change_status(people, email, "unsubscribed", people.unsubscribe)
 
 
 @subscribers.command(context_settings=CONTEXT)
@@ -120,16 +121,19 @@ def resubscribe(list_name: str | None, email: str) -> None:
     Example:
       digest subscribers resubscribe ada@example.com
     """
-    _set_status(list_name, email, "subscribed")
-
-
-def _set_status(list_name: str | None, email: str, status: str) -> None:
     people = _open_list(list_name)
+    _change_status(people, email, "subscribed", people.resubscribe)
+
+
+def _change_status(
+    people: SubscriberList, email: str, status: str, change: Callable[[str], Subscriber]
+) -> None:
+    """Say so when the reader already has the status; else change it and say what it is now."""
     before = people.get(email)
     if before is not None and before.status == status:
         click.echo(f"{before.email} is already {status}; nothing changed.")
         return
-    sub = people.set_status(email, status)
+    sub = change(email)
     click.echo(f"{sub.email} is now {sub.status} in {people.path}.")
 
 
@@ -338,7 +342,7 @@ def _refuse_incomplete(people: SubscriberList, problems: list[Problem], outcome:
     """An export that silently left out rows would lose them for whoever relies on it."""
     if problems:
         raise SubscriberError(
-            f"{people.path}: {summarise(problems)}; {outcome}",
+            f"{people.path}: {describe(problems)}; {outcome}",
             "Fix those lines (`digest subscribers validate` lists them all), then export again.",
         )
 

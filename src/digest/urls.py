@@ -1,17 +1,15 @@
-"""Stable keys for feed items, so the same article is recognised across runs and across feeds.
+"""URLs as digest trusts them: http(s) only, canonical for comparing, passwords hidden.
 
-An item is keyed by its GUID, else by its canonical URL, else by a hash of its title and text.
-The canonical URL is also kept on its own: two feeds that link the same page give one item even
-when their GUIDs differ.
+Every link and image taken from a feed, a file or a page goes through `http_url`; every URL a
+log line or message shows goes through `redact`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-__all__ = ["canonical_url", "http_url", "item_id", "item_key", "redact"]
+__all__ = ["canonical_url", "http_url", "redact"]
 
 # Query parameters that only say where a click came from; they never change the page.
 TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "hsa_", "_hs", "vero_")
@@ -90,27 +88,6 @@ def canonical_url(url: str | None) -> str | None:
         if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
     ]
     return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query, safe="/:@,;"), ""))
-
-
-def item_key(*, guid: str | None, url: str | None, title: str | None, text: str, feed: str) -> str:
-    """The identity of an item, as readable text (hashed by `item_id`).
-
-    A GUID that is a URI (it has a scheme, like `https://…` or `tag:…`) is global; a bare one such
-    as "42" only means something inside its own feed, so it is qualified with the feed.
-    """
-    if guid and guid.strip():
-        g = guid.strip()
-        return f"guid:{g}" if ":" in g else f"guid:{feed}#{g}"
-    canon = canonical_url(url)
-    if canon:
-        return f"url:{canon}"
-    digest = hashlib.sha256(f"{(title or '').strip()}\n{text.strip()}".encode()).hexdigest()
-    return f"hash:{digest}"
-
-
-def item_id(key: str) -> str:
-    """A short, stable id for a key: what `Article.id` holds and the sent ledger stores."""
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def redact(url: str) -> str:

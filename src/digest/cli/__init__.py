@@ -9,8 +9,8 @@ import click
 from rich.console import Console
 from rich.logging import RichHandler
 
-from . import __version__
-from .cli_common import CONTEXT, DigestGroup, config_option
+from .. import __version__
+from .common import CONTEXT, DigestGroup, config_option
 
 log = logging.getLogger("digest")
 
@@ -50,9 +50,12 @@ def main(verbose: int, quiet: bool) -> None:
 
 
 def _register() -> None:
-    from .cli_commands import init, preview, summarise
-    from .cli_gather import gather, sources
-    from .cli_subscribers import subscribers
+    from .gather import gather
+    from .init import init
+    from .preview import preview
+    from .sources import sources
+    from .subscribers import subscribers
+    from .summarise import summarise
 
     for cmd in (init, preview, summarise, gather, sources, subscribers):
         main.add_command(cmd)

@@ -1,19 +1,22 @@
-"""Pieces every command shares: the error-reporting group, --config, loading the config, and
-the progress bar shown while sources are read."""
+"""Pieces every command shares: the error-reporting group, --config, loading the config, reading
+--since, and the progress bar shown while sources are read."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .config import Config, load_config
-from .errors import DigestError
-from .gather import Progress as ProgressCallback
+from ..config import Config, load_config
+from ..errors import DigestError
+from ..sources import Progress as ProgressCallback
+from ..text import parse_since
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -53,6 +56,21 @@ def get_config(ctx: click.Context) -> Config:
     if "digest.loaded" not in ctx.meta:
         ctx.meta["digest.loaded"] = load_config(ctx.meta.get("digest.config"))
     return ctx.meta["digest.loaded"]
+
+
+def when_text(dt: datetime | None) -> str:
+    """A time as the commands print it: `2026-11-24 07:00 UTC`, or `-`."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if dt else "-"
+
+
+def since_option(value: str | None, zone: ZoneInfo) -> datetime | None:
+    """The `--since` value as a UTC time (None when not given); a bad one is a usage error."""
+    if not value:
+        return None
+    try:
+        return parse_since(value, zone)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
 
 
 @contextmanager

@@ -6,7 +6,6 @@ the folder goes on.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Iterator
@@ -17,9 +16,11 @@ from typing import Any
 import frontmatter
 import yaml
 
-from .errors import SourceError
+from ..errors import SourceError
+from ..models import Article
+from ..text import as_utc, paragraphs, parse_iso
 from .extract import extract_html
-from .models import Article
+from .identity import article_id
 
 log = logging.getLogger(__name__)
 
@@ -76,18 +77,8 @@ def read_article(path: Path, source: str | None = None) -> Article:
     return article
 
 
-def _paragraphs(text: str) -> tuple[str, ...]:
-    """Paragraphs are separated by blank lines; lines within one are joined."""
-    blocks = text.replace("\r\n", "\n").replace("\r", "\n").split("\n\n")
-    return tuple(
-        " ".join(line.strip() for line in b.splitlines() if line.strip())
-        for b in blocks
-        if b.strip()
-    )
-
-
 def _from_txt(text: str, path: Path, source: str) -> Article:
-    paras = _paragraphs(text)
+    paras = paragraphs(text)
     if not paras:
         raise SourceError(f"{path}: the file is empty", "Add the article's text, or remove it.")
     return _article(path, source, title=_own_title(paras), paragraphs=paras[1:], meta={})
@@ -114,7 +105,7 @@ def _from_markdown(text: str, path: Path, source: str) -> Article:
             "Fix it, or remove the block between the --- lines.",
         ) from None
     meta = dict(post.metadata)
-    body = list(_paragraphs(post.content))
+    body = list(paragraphs(post.content))
     title = meta.get("title")
     if not title and body and body[0].startswith("#"):
         title = body.pop(0).lstrip("#").strip()
@@ -150,7 +141,8 @@ def _article(
     url = meta.get("url") or None
     published = _as_datetime(meta.get("date"), path)
     return Article(
-        id=_article_id(path, url),
+        # Keyed by the URL the file names, else by its folder and name (`identity`).
+        id=article_id(url=str(url) if url else None, file=f"{path.parent.name}/{path.name}"),
         title=title.strip(),
         source=source,
         url=str(url) if url else None,
@@ -162,21 +154,13 @@ def _article(
     )
 
 
-def _article_id(path: Path, url: str | None) -> str:
-    """Stable across runs: the URL when the file names one, else the file's name in its folder."""
-    key = url or f"file:{path.parent.name}/{path.name}"
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
 def _as_datetime(value: Any, path: Path) -> datetime:
     """The front matter's or page's date, else the file's modification time, always in UTC."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, date):  # a datetime is a date too
+        return as_utc(value)
     if isinstance(value, str) and value.strip():
-        try:
-            return _as_datetime(datetime.fromisoformat(value.strip()), path)
-        except ValueError:
-            log.warning("%s: date %r is not ISO 8601; using the file's time", path, value)
+        parsed = parse_iso(value)
+        if parsed is not None:
+            return parsed
+        log.warning("%s: date %r is not ISO 8601; using the file's time", path, value)
     return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)

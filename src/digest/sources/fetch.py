@@ -22,8 +22,8 @@ from types import TracebackType
 
 import httpx
 
-from . import __version__
-from .identity import redact
+from .. import __version__
+from ..urls import redact
 
 __all__ = [
     "FEED_ACCEPT",

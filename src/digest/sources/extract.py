@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
+
+from ..text import clean, norm, parse_iso
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,6 @@ class _Block:
 
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _TERMINAL = ".!?…"
-_SPACE = re.compile(r"\s+")
 _TRUNCATED = re.compile(r"(?:\.\.\.|…)\s*$")
 
 
@@ -73,7 +74,7 @@ def extract_html(html: str | bytes, url: str | None = None) -> Extracted:
     if doc is None or doc.body is None:
         return Extracted(title=None, paragraphs=(), url=url)
     title = doc.title or None
-    description = _clean(doc.description or "") or None
+    description = clean(doc.description or "") or None
     blocks = _after_headline(_blocks(doc.body), title or "")
     paragraphs = [b.text for b in _body_start(blocks) if b.kind != "head"]
     paragraphs = _restore_cut(paragraphs, tree)
@@ -83,7 +84,7 @@ def extract_html(html: str | bytes, url: str | None = None) -> Extracted:
         title=title,
         paragraphs=tuple(paragraphs),
         url=doc.url or url,
-        published=_published(tree) or _parse_date(doc.date),
+        published=_published(tree) or parse_iso(doc.date),
         author=doc.author or None,
         image=doc.image or None,
         description=description,
@@ -91,10 +92,6 @@ def extract_html(html: str | bytes, url: str | None = None) -> Extracted:
 
 
 # -- trafilatura's tree to blocks ---------------------------------------------------------------
-
-
-def _clean(text: str) -> str:
-    return _SPACE.sub(" ", text.replace("\u00a0", " ")).strip()
 
 
 _BLOCKS = frozenset({"p", "head", "quote", "item", "li", "blockquote", "pre", "code", "dd", "dt"})
@@ -161,7 +158,7 @@ def _lines(el: etree._Element | None, text: str) -> list[str]:
         walk(el)
     lines: list[str] = []
     for raw in parts:
-        line = _clean(raw)
+        line = clean(raw)
         if not line:
             continue
         if lines and lines[-1][-1] not in _TERMINAL + ":" and line[0].islower():
@@ -178,20 +175,15 @@ def _all_bold(el: etree._Element) -> bool:
         for b in el.iter()
         if b is not el and (b.tag in _BOLD or (b.tag == "hi" and "#b" in (b.get("rend") or "")))
     )
-    return bool(_clean(bold)) and len(_clean(bold)) >= len(_clean("".join(el.itertext())))
+    return bool(clean(bold)) and len(clean(bold)) >= len(clean("".join(el.itertext())))
 
 
 # -- where the body begins ----------------------------------------------------------------------
 
 
-def _norm(text: str) -> str:
-    """For comparing texts: lower case, letters and digits only."""
-    return re.sub(r"[\W_]+", "", text.lower())
-
-
 def _is_headline(text: str, title: str) -> bool:
     """Whether `text` is the page's title or the headline part of it ("Site | Headline")."""
-    a, t = _norm(text), _norm(title)
+    a, t = norm(text), norm(title)
     if not a or not t:
         return False
     return a == t or (len(text.split()) >= 3 and a in t and len(a) >= 0.5 * len(t))
@@ -242,10 +234,10 @@ def _restore_cut(paragraphs: list[str], tree: HtmlElement) -> list[str]:
         return paragraphs
     out = list(paragraphs)
     for i, p in enumerate(out[:3]):
-        text = _clean(p)
+        text = clean(p)
         if len(text) < 60 or not _looks_cut(text):
             continue
-        target = _norm(p)
+        target = norm(p)
         for needle in (text[:30], text[-30:]):
             block = _block_holding(body, needle)
             line = _line_around(block, target) if block is not None else None
@@ -265,7 +257,7 @@ def _line_around(block: HtmlElement, target: str) -> str | None:
     """The line of `block` that holds the normalised text `target` and more: a sentence
     start before it, or a sentence end after it."""
     for line in _lines(block, ""):
-        have = _norm(line)
+        have = norm(line)
         if have == target or target not in have:
             continue
         if have.endswith(target) and line[:1].isupper():
@@ -280,9 +272,9 @@ def _block_holding(body: HtmlElement, needle: str) -> HtmlElement | None:
     for el in body.iter():
         if not isinstance(el.tag, str) or el.tag in ("script", "style"):
             continue
-        if needle in _clean(el.text or ""):
+        if needle in clean(el.text or ""):
             holder = el
-        elif needle in _clean(el.tail or ""):
+        elif needle in clean(el.tail or ""):
             holder = el.getparent()
         else:
             continue
@@ -305,9 +297,9 @@ def _repair_with_summary(paragraphs: list[str], description: str) -> list[str]:
     """
     if _TRUNCATED.search(description):
         return paragraphs
-    target = _norm(description)
+    target = norm(description)
     for i, p in enumerate(paragraphs[:3]):
-        if _norm(p) == target or target in _norm(p):
+        if norm(p) == target or target in norm(p):
             return paragraphs
         if _spliced(description, p):
             return [*paragraphs[:i], description, *paragraphs[i + 1 :]]
@@ -336,7 +328,7 @@ def _published(tree: HtmlElement) -> datetime | None:
         "//meta[@property='article:published_time' or @name='article:published_time'"
         " or @itemprop='datePublished' or @name='pubdate' or @name='date']/@content"
     ):
-        dt = _parse_date(value)
+        dt = parse_iso(value)
         if dt:
             return dt
     for script in tree.xpath("//script[@type='application/ld+json']/text()"):
@@ -349,17 +341,7 @@ def _published(tree: HtmlElement) -> datetime | None:
             items = data["@graph"]
         for item in items:
             if isinstance(item, dict) and isinstance(item.get("datePublished"), str):
-                dt = _parse_date(item["datePublished"])
+                dt = parse_iso(item["datePublished"])
                 if dt:
                     return dt
     return None
-
-
-def _parse_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)

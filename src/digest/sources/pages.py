@@ -1,4 +1,5 @@
-"""One article from the web: fetch its page over HTTP and turn it into an `Article`.
+"""Article pages from the web: one page as an `Article` (`digest summarise URL`), and the
+text of the page behind a teaser item, which the summariser asks for (`PageReader`).
 
 The body is read as a stream and cut off at `max_bytes`, so a huge or endless answer cannot
 fill memory; an article's text sits near the top of its page, so what arrived is extracted and
@@ -9,16 +10,20 @@ that is not a web page, a page without article text) is a `SourceError` naming t
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
+from datetime import datetime
 from email.message import Message
 from urllib.parse import urlsplit
 
-from .errors import SourceError
+from ..errors import SourceError
+from ..models import Article, PageText
+from ..state.cache import CachedPage, PageCache
+from ..urls import http_url
 from .extract import extract_html
 from .fetch import PAGE_ACCEPT, Fetched, Fetcher, FetchLimits
-from .identity import http_url
-from .models import Article
+from .identity import article_id
+
+__all__ = ["PageReader", "article_from_html", "fetch_article"]
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +79,8 @@ def _charset(content_type: str) -> str | None:
 
 
 def article_from_html(html: bytes | str, url: str | None, source: str) -> Article:
-    """An `Article` from a page's HTML. Its id is the first 16 hex digits of the SHA-256 of the
-    URL (the page's own canonical URL when `url` is None), as for local files."""
+    """An `Article` from a page's HTML. Its id follows the one rule (`identity`): the URL (the
+    page's own canonical URL when `url` is None), else its text, as for feed items and files."""
     page = extract_html(html, url=url)
     where = url or page.url or "the page"
     if not page.paragraphs:
@@ -84,10 +89,10 @@ def article_from_html(html: bytes | str, url: str | None, source: str) -> Articl
             "Check that the address is an article, not a home or index page.",
         )
     link = url or page.url
-    key = link or "\n".join(page.paragraphs)
+    title = (page.title or _title_from_url(link) or "Untitled").strip()
     return Article(
-        id=hashlib.sha256(key.encode()).hexdigest()[:16],
-        title=(page.title or _title_from_url(link) or "Untitled").strip(),
+        id=article_id(url=link, title=title, text="\n".join(page.paragraphs)),
+        title=title,
         source=source,
         url=link,
         published=page.published,
@@ -116,3 +121,31 @@ def _title_from_url(url: str | None) -> str | None:
     slug = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
     slug = slug.rsplit(".", 1)[0].replace("-", " ").replace("_", " ").strip()
     return slug.capitalize() or None
+
+
+class PageReader:
+    """The text of the page behind a teaser item: from the page cache, else fetched (through
+    the run's `Fetcher`) and extracted, then cached. Called as the summariser's page source."""
+
+    def __init__(self, fetcher: Fetcher, cache: PageCache, now: datetime) -> None:
+        self.fetcher = fetcher
+        self.cache = cache
+        self.now = now
+
+    async def __call__(self, url: str, canonical: str) -> PageText | str:
+        """The page's text, or why it could not be had (an HTTP error, not a web page)."""
+        cached = self.cache.get(canonical)
+        if cached is None:
+            r = await self.fetcher.get(url, accept=PAGE_ACCEPT)
+            reason = r.error
+            if reason is None and not r.ok:
+                reason = f"HTTP {r.status}"
+            ctype = r.headers.get("content-type", "text/html").lower()
+            if reason is None and "html" not in ctype:
+                reason = f"not an HTML page ({ctype.split(';')[0]})"
+            if reason is not None:
+                return reason
+            page = await asyncio.to_thread(extract_html, r.body, r.final_url)
+            cached = CachedPage(canonical, self.now, page.title, page.paragraphs, page.image)
+            self.cache.put(cached)
+        return PageText(cached.title, cached.paragraphs, cached.image)

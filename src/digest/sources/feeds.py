@@ -2,7 +2,7 @@
 
 feedparser reads RSS 0.9x/1.0/2.0 and Atom 0.3/1.0, including ill-formed XML and odd encodings;
 its own HTML sanitiser is switched off because nh3 (see `sanitise`) does that job faster.
-feedparser 6 reads no JSON Feed, so JSON Feed 1.0/1.1 goes through the small mapping below.
+feedparser 6 reads no JSON Feed, so JSON Feed 1.0/1.1 goes through `jsonfeed`.
 An HTML page is not a feed: its `<link rel="alternate">` feed links are returned instead.
 
 Everything is behind `parse_feed`, so the parser can change without touching the rest.
@@ -10,12 +10,10 @@ Everything is behind `parse_feed`, so the parser can change without touching the
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import zlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
@@ -23,11 +21,14 @@ from typing import Any
 
 import feedparser
 
+from ..text import as_utc
+from ..urls import http_url
+from .entries import ParsedFeed, RawItem, clean_title, collect
 from .fetch import human_size
-from .identity import canonical_url, http_url, item_id, item_key
-from .sanitise import FeedText, feed_text, inline_text, plain_paragraphs
+from .jsonfeed import parse_json_feed
+from .sanitise import FeedText, feed_text, plain_paragraphs
 
-__all__ = ["Entry", "ParsedFeed", "parse_feed"]
+__all__ = ["ParsedFeed", "find_feed_links", "parse_feed"]
 
 FEED_TYPES = (
     "application/rss+xml",
@@ -41,49 +42,6 @@ _HTML_START = re.compile(
     rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>]|head[\s>])", re.I | re.S
 )
 _XML_START = re.compile(rb"^\s*<(?:\?xml|rss|feed|rdf:RDF)", re.I)
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One item of a feed, with its HTML already sanitised into paragraphs."""
-
-    id: str
-    key: str
-    title: str
-    url: str | None
-    canonical_url: str | None
-    published: datetime | None
-    author: str | None = None
-    paragraphs: tuple[str, ...] = ()
-    image: str | None = None
-    image_alt: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        d = self.__dict__.copy()
-        d["published"] = self.published.isoformat() if self.published else None
-        d["paragraphs"] = list(self.paragraphs)
-        return d
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> Entry:
-        published = datetime.fromisoformat(d["published"]) if d.get("published") else None
-        return cls(**{**d, "published": published, "paragraphs": tuple(d["paragraphs"])})
-
-
-@dataclass(frozen=True)
-class ParsedFeed:
-    """What a document held: a feed's entries, or (for an HTML page) the feeds it links to."""
-
-    format: str
-    """`rss20`, `atom10`, `json1.1`… as feedparser names them; `html` for a page; "" if unknown."""
-    title: str | None = None
-    entries: tuple[Entry, ...] = ()
-    problems: tuple[str, ...] = ()
-    feed_links: tuple[str, ...] = field(default=())
-
-    @property
-    def is_html(self) -> bool:
-        return self.format == "html"
 
 
 def parse_feed(
@@ -125,7 +83,7 @@ def _parse(
     ctype = headers.get("content-type", "").split(";")[0].strip().lower()
     head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")
     if "json" in ctype or head.startswith((b"{", b"[")):
-        return _parse_json_feed(body, url, feed_id)
+        return parse_json_feed(body, url, feed_id)
     if _HTML_START.match(head) or ("html" in ctype and not _XML_START.match(head)):
         links = find_feed_links(body, url)
         if not links:
@@ -158,7 +116,7 @@ def _parse_xml_feed(
     d = feedparser.parse(
         body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
     )
-    entries, entry_problems = _collect(
+    entries, entry_problems = collect(
         (_from_feedparser(e, url) for e in d.entries), feed_id, len(d.entries)
     )
     if d.get("bozo"):
@@ -167,7 +125,7 @@ def _parse_xml_feed(
         problems.append("no RSS or Atom feed found in the document")
     return ParsedFeed(
         d.get("version") or "",
-        title=_clean_title(d.feed.get("title")),
+        title=clean_title(d.feed.get("title")),
         entries=entries,
         problems=tuple(problems + entry_problems),
     )
@@ -209,7 +167,7 @@ def _text_to_datetime(value: Any) -> datetime | None:
         dt = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError):
         return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return as_utc(dt)
 
 
 def _entry_date(e: Any) -> datetime | None:
@@ -220,7 +178,7 @@ def _entry_date(e: Any) -> datetime | None:
     return None
 
 
-def _from_feedparser(e: Any, feed_url: str) -> _Raw:
+def _from_feedparser(e: Any, feed_url: str) -> RawItem:
     link = http_url(e.get("link"), feed_url)
     base = link or feed_url
     best_html, best_type = "", "text/html"
@@ -240,9 +198,9 @@ def _from_feedparser(e: Any, feed_url: str) -> _Raw:
         if not image and m.get("medium", "image") == "image":
             image = http_url(m.get("url"), base)
     published = _entry_date(e)
-    return _Raw(
+    return RawItem(
         guid=e.get("id") or None,
-        title=_clean_title(e.get("title")),
+        title=clean_title(e.get("title")),
         url=link,
         published=published,
         author=_author_name(e),
@@ -252,157 +210,14 @@ def _from_feedparser(e: Any, feed_url: str) -> _Raw:
     )
 
 
-@dataclass(frozen=True)
-class _Raw:
-    guid: str | None
-    title: str | None
-    url: str | None
-    published: datetime | None
-    author: str | None
-    text: FeedText
-    image: str | None = None
-    image_alt: str | None = None
-
-
-def _clean_title(title: Any) -> str | None:
-    """Plain text: feed titles may hold markup, entities, even scripts."""
-    return (inline_text(title) or None) if isinstance(title, str) else None
-
-
-def _title_from_text(paragraphs: tuple[str, ...], words: int = 10) -> str | None:
-    if not paragraphs:
-        return None
-    first = paragraphs[0].split()
-    return " ".join(first[:words]) + ("…" if len(first) > words else "")
-
-
-def _collect(raws: Iterable[_Raw], feed_id: str, total: int) -> tuple[tuple[Entry, ...], list[str]]:
-    """Entries from raw items, and one line per kind of entry problem (not one per entry)."""
-    entries: list[Entry] = []
-    no_title = no_link = empty = 0
-    for raw in raws:
-        paragraphs = raw.text.paragraphs
-        title = raw.title
-        if not title:
-            title = _title_from_text(paragraphs)
-            if not title:
-                empty += 1
-                continue
-            no_title += 1
-        if not raw.url:
-            no_link += 1
-        key = item_key(
-            guid=raw.guid, url=raw.url, title=title, text="\n".join(paragraphs), feed=feed_id
-        )
-        entries.append(
-            Entry(
-                id=item_id(key),
-                key=key,
-                title=title,
-                url=raw.url,
-                canonical_url=canonical_url(raw.url),
-                published=raw.published,
-                author=raw.author,
-                paragraphs=paragraphs,
-                image=raw.image,
-                image_alt=raw.image_alt,
-            )
-        )
-    problems = []
-    if no_title:
-        problems.append(f"{no_title} of {total} entries have no title (titled from their text)")
-    if no_link:
-        problems.append(f"{no_link} of {total} entries have no link (kept without one)")
-    if empty:
-        problems.append(f"{empty} of {total} entries have neither title nor text (left out)")
-    return tuple(entries), problems
-
-
-def _parse_json_feed(body: bytes, url: str, feed_id: str) -> ParsedFeed:
-    """JSON Feed 1.0 and 1.1 (jsonfeed.org): `items` with `id`, `url`, `title`, content."""
-    try:
-        doc = json.loads(body.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        return ParsedFeed("json", problems=(f"JSON Feed is not UTF-8 (byte {exc.start})",))
-    except json.JSONDecodeError as exc:
-        return ParsedFeed(
-            "json",
-            problems=(f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",),
-        )
-    if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
-        return ParsedFeed("json", problems=("JSON, but not a JSON Feed (no `items` list)",))
-    problems: list[str] = []
-    version = str(doc.get("version") or "")
-    fmt = "json1.1" if version.endswith("/1.1") else "json1.0"
-    if not version.startswith("https://jsonfeed.org/version/"):
-        problems.append(f"JSON Feed with an unknown version {version!r}; read as 1.1")
-    feed_author = _json_author(doc)
-    items = [i for i in doc["items"] if isinstance(i, dict)]
-    raws = (_from_json_item(i, url, feed_author) for i in items)
-    entries, entry_problems = _collect(raws, feed_id, len(items))
-    title = _clean_title(doc.get("title"))
-    return ParsedFeed(fmt, title=title, entries=entries, problems=tuple(problems + entry_problems))
-
-
 def _author_name(e: Mapping[str, Any]) -> str | None:
     """A reader wants a name: RSS's `email (Name)` gives its name, a bare address nothing."""
     detail = e.get("author_detail") or {}
-    name = _clean_title(detail.get("name"))
+    name = clean_title(detail.get("name"))
     if name:
         return name
-    author = _clean_title(e.get("author"))
+    author = clean_title(e.get("author"))
     return None if not author or "@" in author else author
-
-
-def _json_author(obj: Mapping[str, Any]) -> str | None:
-    authors = obj.get("authors")
-    if isinstance(authors, list):
-        names = [a.get("name") for a in authors if isinstance(a, dict) and a.get("name")]
-        if names:
-            return _clean_title(", ".join(str(n) for n in names))
-    author = obj.get("author")
-    if isinstance(author, dict) and author.get("name"):
-        return _clean_title(str(author["name"]))
-    return None
-
-
-def _json_date(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        dt = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def _from_json_item(item: Mapping[str, Any], feed_url: str, feed_author: str | None) -> _Raw:
-    link = http_url(item.get("url"), feed_url) or http_url(item.get("external_url"), feed_url)
-    html = item.get("content_html")
-    if isinstance(html, str) and html.strip():
-        text = feed_text(html, link or feed_url)
-    elif isinstance(item.get("content_text"), str):
-        text = FeedText(plain_paragraphs(item["content_text"]))
-    elif isinstance(item.get("summary"), str):
-        text = FeedText(plain_paragraphs(item["summary"]))
-    else:
-        text = FeedText(())
-    image = (
-        http_url(item.get("image"), feed_url)
-        or http_url(item.get("banner_image"), feed_url)
-        or text.image
-    )
-    guid = item.get("id")
-    return _Raw(
-        guid=str(guid) if guid not in (None, "") else None,
-        title=_clean_title(item.get("title")),
-        url=link,
-        published=_json_date(item.get("date_published")) or _json_date(item.get("date_modified")),
-        author=_json_author(item) or feed_author,
-        text=text,
-        image=image,
-        image_alt=text.image_alt if image and image == text.image else None,
-    )
 
 
 class _LinkFinder(HTMLParser):

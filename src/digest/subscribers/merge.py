@@ -4,7 +4,7 @@ or counted as a duplicate or as invalid with its line and reason.
 An import never takes back someone who unsubscribed, bounced or complained; it does record
 that someone on the list unsubscribed, bounced or complained elsewhere (a Mailchimp
 unsubscribed or cleaned export). It reads the source first, then rewrites the list in one
-locked pass (see `store`), or not at all for a dry run.
+locked pass (see `listfile`), or not at all for a dry run.
 """
 
 from __future__ import annotations
@@ -13,14 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .csvfile import Record, open_text, records
+from .import_file import InvalidRow, Progress, Source, read_source
+from .listfile import KEEP, ListFile
 from .model import INACTIVE, SUBSCRIBED, Subscriber
-from .sources import InvalidRow, Progress, Source, read_source
-
-if TYPE_CHECKING:
-    from .store import SubscriberList
 
 
 @dataclass
@@ -62,7 +59,7 @@ class ImportReport:
 
 
 def merge(
-    target: SubscriberList,
+    target: ListFile,
     path: Path,
     update: bool,
     dry_run: bool,
@@ -80,10 +77,8 @@ def merge(
 
 
 def _merge(
-    target: SubscriberList, src: Source, path: Path, update: bool, dry_run: bool, at: datetime
+    target: ListFile, src: Source, path: Path, update: bool, dry_run: bool, at: datetime
 ) -> ImportReport:
-    from .store import KEEP
-
     report = ImportReport(
         source=path,
         dry_run=dry_run,
@@ -130,11 +125,11 @@ def _merge(
     columns = [
         c for c in ("name", "status", "unsubscribed_at", "topics", "timezone") if c in src.has
     ]
-    target._rewrite(visit, tail, columns=columns, dry_run=dry_run, skip_if_unchanged=True)
+    target.rewrite(visit, tail, columns=columns, dry_run=dry_run, skip_if_unchanged=True)
     return report
 
 
-def _list_columns(target: SubscriberList) -> frozenset[str]:
+def _list_columns(target: ListFile) -> frozenset[str]:
     """The names of the list file's columns (none if it does not exist yet)."""
     try:
         f, dialect = open_text(target.path)

@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from difflib import SequenceMatcher
 
-from .models import Article
+from ..config import LEAD_PARAGRAPHS, LEAD_WORDS, LeadSettings
+from ..models import Article
+from ..text import clean, norm, word_count
 
 MIN_WORDS = 8
 """A lead paragraph has at least this many words; shorter lines are headings and furniture."""
@@ -29,7 +31,11 @@ _ABBREVIATION = re.compile(r"(?:^|\s)(?:[A-Z][a-z]{0,2}|(?:[A-Za-z]\.)+[A-Za-z])
 
 
 def pick_lead(
-    paragraphs: Sequence[str], title: str = "", *, max_paragraphs: int = 2, max_words: int = 90
+    paragraphs: Sequence[str],
+    title: str = "",
+    *,
+    max_paragraphs: int = LEAD_PARAGRAPHS,
+    max_words: int = LEAD_WORDS,
 ) -> tuple[str, ...]:
     """The first `max_paragraphs` prose paragraphs, together at most `max_words` words.
 
@@ -50,10 +56,10 @@ def pick_lead(
             break
         if not is_prose(p, title):
             continue
-        text = _clean(p)
-        if _words(text) <= budget:
+        text = clean(p)
+        if word_count(text) <= budget:
             lead.append(text)
-            budget -= _words(text)
+            budget -= word_count(text)
             continue
         cut = _fit(text, budget)
         if cut:
@@ -64,12 +70,13 @@ def pick_lead(
     return tuple(lead)
 
 
-def summarise(article: Article, *, max_paragraphs: int = 2, max_words: int = 90) -> Article:
-    """The article with its lead set."""
-    lead = pick_lead(
-        article.paragraphs, article.title, max_paragraphs=max_paragraphs, max_words=max_words
+def summarise(article: Article, lead: LeadSettings | None = None) -> Article:
+    """The article with its lead set (by default the default lead: 2 paragraphs, 90 words)."""
+    lead = lead or LeadSettings()
+    picked = pick_lead(
+        article.paragraphs, article.title, max_paragraphs=lead.paragraphs, max_words=lead.words
     )
-    return replace(article, lead=lead)
+    return replace(article, lead=picked)
 
 
 def is_prose(paragraph: str, title: str = "") -> bool:
@@ -81,11 +88,11 @@ def is_prose(paragraph: str, title: str = "") -> bool:
     emoji aside), or, lacking that, be long and in sentence case (few capitalised words), which a
     headline, byline, credit or list of links is not.
     """
-    text = _clean(paragraph)
+    text = clean(paragraph)
     words = text.split()
     if len(words) < MIN_WORDS or (title and _like_title(text, title)):
         return False
-    if max(_words(s) for s in split_sentences(text)) < MIN_WORDS:
+    if max(word_count(s) for s in split_sentences(text)) < MIN_WORDS:
         return False
     end = _strip_trailing_symbols(text).rstrip(_CLOSERS)
     if end[-1:] in _TERMINAL + ":":
@@ -112,24 +119,12 @@ def split_sentences(text: str) -> list[str]:
 
 def _like_title(text: str, title: str) -> bool:
     """The headline, the headline with the site's name, or a near copy of it."""
-    a, t = _norm(text), _norm(title)
+    a, t = norm(text), norm(title)
     if not a or not t:
         return False
     if a in t or (t in a and len(a) <= 1.5 * len(t)):
         return True
     return len(a) <= 2 * len(t) and SequenceMatcher(None, a, t).ratio() >= 0.8
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text.lower())
-
-
-def _clean(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _words(text: str) -> int:
-    return len(text.split())
 
 
 def _strip_trailing_symbols(text: str) -> str:
@@ -148,7 +143,7 @@ def _fit(text: str, budget: int) -> str:
     out: list[str] = []
     used = 0
     for sentence in split_sentences(text):
-        n = _words(sentence)
+        n = word_count(sentence)
         if used + n > budget:
             break
         out.append(sentence)

@@ -1,0 +1,115 @@
+"""What templates see: the documented `TemplateContext` and one `ArticleView` per story, built
+from a digest and the list's compose settings (docs/templates.md lists every field; a test
+checks it does)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+import jinja2
+
+from ..config import ComposeSettings
+from ..models import Article, Digest
+from .personalise import PLACEHOLDER_READER
+from .templates import render_string
+
+__all__ = ["ArticleView", "TemplateContext", "build_context"]
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """One article as templates see it: strings ready to show, never raw feed HTML."""
+
+    title: str
+    url: str | None
+    source: str
+    author: str | None
+    published: str | None
+    lead: tuple[str, ...]
+    image: str | None
+    image_alt: str
+
+
+@dataclass(frozen=True)
+class TemplateContext:
+    """Everything `digest.mjml.j2`, `digest.txt.j2` and the subject/preheader templates get.
+
+    `reader` holds placeholders, not values: `reader.name`, `reader.name_suffix` (", Ada" or
+    ""), `reader.email` and `reader.unsubscribe_url` are filled per reader after rendering.
+    """
+
+    title: str
+    list_name: str
+    issue_id: str
+    language: str
+    date: date
+    date_long: str
+    date_short: str
+    subject: str
+    preheader: str
+    articles: tuple[ArticleView, ...]
+    count: int
+    omitted: int
+    top_title: str
+    reason: str
+    reader: dict[str, str]
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["articles"] = [asdict(a) for a in self.articles]
+        return d
+
+
+def build_context(
+    env: jinja2.Environment,
+    digest: Digest,
+    look: ComposeSettings,
+    articles: tuple[Article, ...],
+    omitted: int = 0,
+) -> TemplateContext:
+    views = tuple(_view(a) for a in articles)
+    d = digest.date
+    base = {
+        "title": digest.title,
+        "list_name": digest.list_name,
+        "issue_id": digest.issue_id,
+        "language": look.language,
+        "date": d,
+        "date_long": f"{d:%A} {d.day} {d:%B %Y}",
+        "date_short": f"{d.day} {d:%b %Y}",
+        "count": len(views),
+        "omitted": omitted,
+        "top_title": views[0].title if views else "",
+    }
+
+    def line(template: str, key: str) -> str:
+        """A digest.toml template (subject, preheader, reason) as one line of text."""
+        return _one_line(render_string(env, template, base, f"lists.{look.list_name}.{key}"))
+
+    return TemplateContext(
+        **base,
+        subject=line(look.subject, "subject"),
+        preheader=line(look.preheader, "preheader"),
+        articles=views,
+        reason=line(look.reason, "reason"),
+        reader=dict(PLACEHOLDER_READER),
+    )
+
+
+def _view(a: Article) -> ArticleView:
+    return ArticleView(
+        title=a.title,
+        url=a.url,
+        source=a.source,
+        author=a.author,
+        published=a.published.isoformat() if a.published else None,
+        lead=a.lead,
+        image=a.image,
+        image_alt=a.image_alt or a.title,
+    )
+
+
+def _one_line(s: str) -> str:
+    return " ".join(s.split())

@@ -1,0 +1,96 @@
+"""Render a digest once: Jinja2 → MJML → HTML with inlined CSS, plus the plain-text part.
+
+Per-reader parts stay placeholders (see `personalise`), so a list of a million readers costs one
+render. A digest whose HTML would pass Gmail's clipping size drops its last articles and says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from ..config import ComposeSettings
+from ..models import Article, Digest, Rendered
+from .context import TemplateContext, build_context
+from .inline import compile_mjml
+from .templates import (
+    HTML_TEMPLATE,
+    TEXT_TEMPLATE,
+    make_environment,
+    render_template,
+    searched_folders,
+)
+
+__all__ = ["GMAIL_CLIP_BYTES", "SIZE_LIMIT", "render"]
+
+GMAIL_CLIP_BYTES = 102_000
+SIZE_LIMIT = 100_000
+"""Keep the HTML under this, leaving room below Gmail's clip for the per-reader values."""
+
+
+def render(
+    digest: Digest, look: ComposeSettings, user_templates: Path | None, size_limit: int = SIZE_LIMIT
+) -> Rendered:
+    """Render the digest; drop its last articles while the HTML is over `size_limit` bytes."""
+    env = make_environment(user_templates)
+    folders = searched_folders(user_templates)
+    articles = digest.articles
+    keep = len(articles)
+    html, text, ctx = _render_with(env, folders, digest, look, articles, 0)
+    while _size(html) > size_limit and keep > 1:
+        # Shrink in proportion to the overshoot, then by one, so a big digest needs few renders.
+        over = _size(html) / size_limit
+        keep = max(1, min(keep - 1, int(keep / over)))
+        html, text, ctx = _render_with(
+            env, folders, digest, look, articles[:keep], len(articles) - keep
+        )
+    warnings = []
+    if keep < len(articles):
+        warnings.append(
+            f"left out the last {len(articles) - keep} of {len(articles)} articles to keep the "
+            f"HTML under {size_limit // 1000} KB (Gmail clips messages over about 102 KB)"
+        )
+    if _size(html) > size_limit:
+        warnings.append(
+            f"the HTML is {_size(html) // 1000} KB even with one article: Gmail will clip it"
+        )
+    return Rendered(
+        subject=ctx.subject,
+        preheader=ctx.preheader,
+        html=html,
+        text=text,
+        articles_included=keep,
+        articles_omitted=len(articles) - keep,
+        warnings=tuple(warnings),
+    )
+
+
+def _size(html: str) -> int:
+    return len(html.encode("utf-8"))
+
+
+def _render_with(
+    env: jinja2.Environment,
+    folders: list[Path],
+    digest: Digest,
+    look: ComposeSettings,
+    articles: tuple[Article, ...],
+    omitted: int,
+) -> tuple[str, str, TemplateContext]:
+    ctx = build_context(env, digest, look, articles, omitted)
+    values = ctx.as_dict()
+    source = render_template(env, folders, HTML_TEMPLATE, values)
+    html = compile_mjml(source, HTML_TEMPLATE)
+    text = render_template(env, folders, TEXT_TEMPLATE, values)
+    return html, _tidy_text(text), ctx
+
+
+def _tidy_text(text: str) -> str:
+    """No trailing spaces and at most one blank line in a row, whatever the template did."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip() + "\n"

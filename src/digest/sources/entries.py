@@ -1,0 +1,102 @@
+"""What every feed format becomes: raw items made into `Entry` records (titles cleaned, ids by
+the one identity rule, one problem line per kind of bad entry), and the `ParsedFeed` result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..models import Entry
+from ..urls import canonical_url
+from .identity import item_id, item_key
+from .sanitise import FeedText, inline_text
+
+__all__ = ["ParsedFeed", "RawItem", "clean_title", "collect"]
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """What a document held: a feed's entries, or (for an HTML page) the feeds it links to."""
+
+    format: str
+    """`rss20`, `atom10`, `json1.1`… as feedparser names them; `html` for a page; "" if unknown."""
+    title: str | None = None
+    entries: tuple[Entry, ...] = ()
+    problems: tuple[str, ...] = ()
+    feed_links: tuple[str, ...] = field(default=())
+
+    @property
+    def is_html(self) -> bool:
+        return self.format == "html"
+
+
+@dataclass(frozen=True)
+class RawItem:
+    """An item as a format reader found it, before it is checked and keyed."""
+
+    guid: str | None
+    title: str | None
+    url: str | None
+    published: datetime | None
+    author: str | None
+    text: FeedText
+    image: str | None = None
+    image_alt: str | None = None
+
+
+def clean_title(title: Any) -> str | None:
+    """Plain text: feed titles may hold markup, entities, even scripts."""
+    return (inline_text(title) or None) if isinstance(title, str) else None
+
+
+def _title_from_text(paragraphs: tuple[str, ...], words: int = 10) -> str | None:
+    if not paragraphs:
+        return None
+    first = paragraphs[0].split()
+    return " ".join(first[:words]) + ("…" if len(first) > words else "")
+
+
+def collect(
+    raws: Iterable[RawItem], feed_id: str, total: int
+) -> tuple[tuple[Entry, ...], list[str]]:
+    """Entries from raw items, and one line per kind of entry problem (not one per entry)."""
+    entries: list[Entry] = []
+    no_title = no_link = empty = 0
+    for raw in raws:
+        paragraphs = raw.text.paragraphs
+        title = raw.title
+        if not title:
+            title = _title_from_text(paragraphs)
+            if not title:
+                empty += 1
+                continue
+            no_title += 1
+        if not raw.url:
+            no_link += 1
+        key = item_key(
+            guid=raw.guid, url=raw.url, title=title, text="\n".join(paragraphs), feed=feed_id
+        )
+        entries.append(
+            Entry(
+                id=item_id(key),
+                key=key,
+                title=title,
+                url=raw.url,
+                canonical_url=canonical_url(raw.url),
+                published=raw.published,
+                author=raw.author,
+                paragraphs=paragraphs,
+                image=raw.image,
+                image_alt=raw.image_alt,
+            )
+        )
+    problems = []
+    if no_title:
+        problems.append(f"{no_title} of {total} entries have no title (titled from their text)")
+    if no_link:
+        problems.append(f"{no_link} of {total} entries have no link (kept without one)")
+    if empty:
+        problems.append(f"{empty} of {total} entries have neither title nor text (left out)")
+    return tuple(entries), problems

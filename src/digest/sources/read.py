@@ -1,0 +1,179 @@
+"""Read a list's sources, all at once: a feed URL (through the HTTP cache), a local feed file,
+or a folder of article files. A source that fails becomes one line in its `SourceRead.problems`
+and a logged warning; the others go on. Links and images are kept only when they are http(s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..config import SourceConfig
+from ..errors import SourceError
+from ..models import Article, Entry, Item, SourceHealth, SourceRead
+from ..state.cache import FeedCache
+from ..state.health import HealthLog
+from ..urls import canonical_url, http_url, redact
+from .feeds import parse_feed
+from .fetch import Fetcher, human_size
+from .folder import read_folder
+from .health import entries_health, failed_health
+from .remote import FeedResult, LinkedFeed, fetch_feed
+
+__all__ = ["Progress", "Reading", "read_sources"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+"""Called as `progress(done, total, source_name)` each time a source has been read."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one reading of sources shares: the HTTP client, the state it keeps, the time."""
+
+    fetcher: Fetcher
+    feeds: FeedCache
+    health: HealthLog
+    now: datetime
+
+
+async def read_sources(
+    sources: Sequence[SourceConfig], run: Reading, progress: Progress | None = None
+) -> tuple[SourceRead, ...]:
+    """Every source read at once (bounded by the fetcher's concurrency), in the given order."""
+    done = 0
+
+    async def one(source: SourceConfig) -> SourceRead:
+        nonlocal done
+        try:
+            read = await read_source(source, run)
+        except Exception as exc:  # a bug must not cost the other sources their items
+            log.exception("reading %s failed", source.label)
+            read = _failed(
+                run,
+                source,
+                f"unexpected error: {type(exc).__name__}: {exc} (a bug in digest; the log "
+                "has the details, please report it)",
+            )
+        for line in read.problems:
+            log.warning("%s", line)
+        done += 1
+        if progress:
+            progress(done, len(sources), source.name)
+        return read
+
+    return tuple(await asyncio.gather(*(one(s) for s in sources)))
+
+
+async def read_source(source: SourceConfig, run: Reading) -> SourceRead:
+    if source.kind == "folder":
+        return await _read_folder(source, run)
+    if source.is_remote:
+        return await _read_remote(source, run)
+    return _read_file(source, run)
+
+
+def _failed(run: Reading, source: SourceConfig, reason: str, line: str | None = None) -> SourceRead:
+    health = failed_health(run.health, source, reason, run.now)
+    return SourceRead(source, (), (line or f"{source.label}: {reason}",), health)
+
+
+async def _read_folder(source: SourceConfig, run: Reading) -> SourceRead:
+    try:
+        articles = await asyncio.to_thread(read_folder, Path(source.location), source.name)
+    except SourceError as exc:  # its message names the source and the folder already
+        return _failed(run, source, exc.message, line=exc.message)
+    # Files may name any "url" or "image" (a saved page's og:image too); only http(s) URLs
+    # may reach an email's links and images.
+    articles = [replace(a, url=http_url(a.url), image=http_url(a.image)) for a in articles]
+    articles.sort(key=lambda a: a.published or _EPOCH, reverse=True)
+    health = SourceHealth(
+        name=source.name,
+        kind="folder",
+        location=source.location,
+        checked_at=run.now,
+        status="folder",
+        last_success=run.now,
+        items=len(articles),
+        missing_dates=0,
+        teasers=0,
+    )
+    run.health.record(health)
+    items = tuple(Item(a, canonical_url(a.url), source, True) for a in articles)
+    return SourceRead(source, items, (), health)
+
+
+def _read_file(source: SourceConfig, run: Reading) -> SourceRead:
+    cap = run.fetcher.limits.max_bytes
+    try:
+        # Read at most one byte past the cap: a file that grows, or a pipe or device that
+        # never ends, cannot fill the memory.
+        with open(source.location, "rb") as f:
+            body = f.read(cap + 1)
+    except OSError as exc:
+        return _failed(
+            run,
+            source,
+            f"cannot read the feed file ({exc.strerror}); check the path in digest.toml",
+        )
+    if len(body) > cap:
+        return _failed(run, source, f"the file is over the {human_size(cap)} cap; not read")
+    parsed = parse_feed(body, url=source.location, max_bytes=cap)
+    return _from_entries(run, source, FeedResult(parsed.entries, parsed.problems, "file", True))
+
+
+async def _read_remote(source: SourceConfig, run: Reading) -> SourceRead:
+    url = source.location
+    result = await fetch_feed(url, run.fetcher, run.feeds, run.now)
+    if not isinstance(result, LinkedFeed):
+        return _from_entries(run, source, result)
+    log.warning(
+        "%s: %s is a web page; using the feed it links to, %s (put that URL in "
+        "digest.toml to save a request)",
+        redact(source.name),
+        redact(url),
+        redact(result.feed_url),
+    )
+    linked = await fetch_feed(result.feed_url, run.fetcher, run.feeds, run.now, follow_links=False)
+    assert isinstance(linked, FeedResult)  # follow_links=False never gives a LinkedFeed
+    return _from_entries(run, source, linked, feed_url=result.feed_url)
+
+
+def _from_entries(
+    run: Reading, source: SourceConfig, result: FeedResult, feed_url: str | None = None
+) -> SourceRead:
+    health = entries_health(
+        run.health,
+        source,
+        result.entries,
+        result.problems,
+        result.status,
+        feed_url,
+        result.ok,
+        run.now,
+    )
+    items = tuple(Item(_article(e, source), e.canonical_url, source, False) for e in result.entries)
+    lines = tuple(f"{source.label}: {p}" for p in result.problems)
+    return SourceRead(source, items, lines, health)
+
+
+def _article(e: Entry, source: SourceConfig) -> Article:
+    return Article(
+        id=e.id,
+        title=e.title,
+        source=source.name,
+        # Checked by the parser; again here for entries cached by older versions.
+        url=http_url(e.url),
+        published=e.published,
+        author=e.author,
+        paragraphs=e.paragraphs,
+        image=http_url(e.image),
+        image_alt=e.image_alt,
+    )

@@ -1,0 +1,83 @@
+"""The newsletter's memory, in one SQLite file in its state folder (`.digest/state.sqlite3`).
+
+`State.open(state_dir)` gives one connection and a part per job:
+
+- `feeds`, `pages` (`cache`): the HTTP cache of feeds, with their parsed entries, and the text
+  of article pages fetched for teasers;
+- `health` (`health`): how each source did, for `digest sources check`;
+- `items`, `sent` (`ledger`): first sightings of items, and the sent ledger.
+
+The coming send ledger (per-reader progress of a send) gets a module and a migration here.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+from ..errors import SourceError
+from .cache import PAGE_CACHE_DAYS, CachedFeed, CachedPage, FeedCache, PageCache
+from .db import SCHEMA_VERSION, STATE_FILE, Database
+from .health import HealthLog
+from .ledger import SentKeys, SentLedger, Sightings
+
+__all__ = [
+    "PAGE_CACHE_DAYS",
+    "SCHEMA_VERSION",
+    "STATE_FILE",
+    "CachedFeed",
+    "CachedPage",
+    "SentKeys",
+    "State",
+    "open_state",
+]
+
+
+class State:
+    """An open state database. Open with `State.open(state_dir)`; use as a context manager."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.path = db.path
+        self.feeds = FeedCache(db)
+        self.pages = PageCache(db)
+        self.health = HealthLog(db)
+        self.items = Sightings(db)
+        self.sent = SentLedger(db)
+
+    @classmethod
+    def open(cls, state_dir: Path) -> State:
+        """Open (creating or upgrading) the state database in `state_dir`."""
+        return cls(Database.open(state_dir))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+@contextmanager
+def open_state(state_dir: Path) -> Iterator[State]:
+    """The state database, open for one run. A database that fails under way (a damaged file,
+    tables missing) is a user error naming the file, not a traceback."""
+    with State.open(state_dir) as state:
+        try:
+            yield state
+        except sqlite3.DatabaseError as exc:
+            raise SourceError(
+                f"{state.path}: the state database failed ({exc})",
+                "Move the file away; digest makes a new one (feeds are then fetched in full "
+                "and the sent ledger starts empty).",
+            ) from None

@@ -1,0 +1,108 @@
+"""The summarise stage for an issue: a lead for each chosen item, newest first, until the issue
+is full.
+
+When a feed's text is shorter than the lead needs (fewer paragraphs and fewer words than the
+list asks for) and the source's `full_text` is `auto`, or when it is `always`, the summariser
+asks the sources for the article page's text (`page`) and uses it if it gives the longer lead.
+Items with no lead at all are left out, counted per source in one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+
+from ..config import LeadSettings
+from ..models import Article, Item, PageText
+from ..text import word_count
+from ..urls import http_url, redact
+from .lead import summarise
+
+__all__ = ["PageSource", "Summarised", "summarise_items"]
+
+log = logging.getLogger(__name__)
+
+PageSource = Callable[[str, str], Awaitable[PageText | str]]
+"""`await page(url, canonical_url)`: the page's text, or a line saying why it could not be had."""
+
+
+@dataclass(frozen=True)
+class Summarised:
+    """The issue's articles with their leads, and a line per problem met."""
+
+    articles: tuple[Article, ...]
+    problems: tuple[str, ...] = ()
+
+
+async def summarise_items(
+    items: Sequence[Item], lead: LeadSettings, limit: int, page: PageSource
+) -> Summarised:
+    """Leads for the newest items, fetching pages where needed, until `limit` have one."""
+    run = _Leads(lead, page)
+    chosen: list[Article] = []
+    index = 0
+    no_lead: dict[str, int] = {}
+    while len(chosen) < limit and index < len(items):
+        batch = items[index : index + limit - len(chosen)]
+        index += len(batch)
+        done = await asyncio.gather(*(run.lead(item) for item in batch))
+        for item, article in zip(batch, done, strict=True):
+            if article.lead:
+                chosen.append(article)
+            else:
+                no_lead[item.source.label] = no_lead.get(item.source.label, 0) + 1
+    for label, n in no_lead.items():
+        line = f"{label}: {n} item(s) had no text to quote as a lead; left out"
+        log.warning("%s", line)
+        run.problems.append(line)
+    return Summarised(tuple(chosen), tuple(run.problems))
+
+
+class _Leads:
+    """One issue's lead picking: the settings, the page source and the problems met."""
+
+    def __init__(self, lead: LeadSettings, page: PageSource) -> None:
+        self.settings = lead
+        self.page = page
+        self.problems: list[str] = []
+
+    async def lead(self, item: Item) -> Article:
+        article = summarise(item.article, self.settings)
+        try:
+            return await self._full_lead(item, article)
+        except Exception as exc:  # one odd page must not stop the issue: keep the feed's text
+            log.exception("full text of %s failed", redact(item.article.url or item.article.id))
+            line = (
+                f"{item.source.label}: full text of {redact(item.article.url or '')}: "
+                f"unexpected error ({type(exc).__name__}); used the feed's text"
+            )
+            self.problems.append(" ".join(line.split()))
+            return article
+
+    async def _full_lead(self, item: Item, article: Article) -> Article:
+        """The lead from the article page, when the source and the feed's text call for it."""
+        mode = item.source.full_text
+        if item.from_folder or mode == "never" or not item.canonical or not item.article.url:
+            return article
+        s = self.settings
+        short = len(article.lead) < s.paragraphs and word_count(article.lead) < s.words
+        if mode == "auto" and not short:
+            return article
+        page = await self.page(item.article.url, item.canonical)
+        if isinstance(page, str):
+            line = " ".join(
+                f"{item.source.label}: full text of {redact(item.article.url)}: {page}; "
+                "used the feed's text".split()
+            )
+            log.warning("%s", line)
+            self.problems.append(line)
+            return article
+        if not page.paragraphs:
+            return article
+        image = item.article.image or http_url(page.image, item.article.url)
+        full = summarise(replace(item.article, paragraphs=page.paragraphs, image=image), s)
+        if full.lead and (mode == "always" or word_count(full.lead) > word_count(article.lead)):
+            return full
+        return article
