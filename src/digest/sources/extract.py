@@ -24,7 +24,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from ..text import clean, norm, parse_iso
+from ..text import clean, norm, parse_iso, word_count
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def _is_headline(text: str, title: str) -> bool:
     a, t = norm(text), norm(title)
     if not a or not t:
         return False
-    return a == t or (len(text.split()) >= 3 and a in t and len(a) >= 0.5 * len(t))
+    return a == t or (word_count(text) >= 3 and a in t and len(a) >= 0.5 * len(t))
 
 
 def _after_headline(blocks: list[_Block], title: str) -> list[_Block]:
@@ -241,7 +241,7 @@ def _restore_cut(paragraphs: list[str], tree: HtmlElement) -> list[str]:
         for needle in (text[:30], text[-30:]):
             block = _block_holding(body, needle)
             line = _line_around(block, target) if block is not None else None
-            if line and len(line.split()) <= _MAX_LINE_WORDS:
+            if line and word_count(line) <= _MAX_LINE_WORDS:
                 out[i] = line
                 break
     return out
@@ -250,7 +250,7 @@ def _restore_cut(paragraphs: list[str], tree: HtmlElement) -> list[str]:
 def _looks_cut(text: str) -> bool:
     """Starts with a fragment ("Name. More text") or ends without sentence punctuation."""
     first = re.split(r"(?<=[.!?…])\s", text, maxsplit=1)[0]
-    return len(first.split()) < 3 or text.rstrip('"”’)')[-1:] not in _TERMINAL
+    return word_count(first) < 3 or text.rstrip('"”’)')[-1:] not in _TERMINAL
 
 
 def _line_around(block: HtmlElement, target: str) -> str | None:

@@ -18,9 +18,9 @@ import yaml
 
 from ..errors import SourceError
 from ..models import Article
-from ..text import as_utc, paragraphs, parse_iso
+from ..text import as_utc, paragraphs, parse_iso, word_count
 from .extract import extract_html
-from .identity import article_id
+from .identity import item_id, item_key
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def _own_title(paras: tuple[str, ...]) -> str:
     when an early paragraph is the first line's tail, that bare headline is the title."""
     first = paras[0]
     for p in paras[1:4]:
-        if len(p) < len(first) and first.endswith(p) and len(p.split()) >= 3:
+        if len(p) < len(first) and first.endswith(p) and word_count(p) >= 3:
             return p
     return first
 
@@ -142,7 +142,7 @@ def _article(
     published = _as_datetime(meta.get("date"), path)
     return Article(
         # Keyed by the URL the file names, else by its folder and name (`identity`).
-        id=article_id(url=str(url) if url else None, file=f"{path.parent.name}/{path.name}"),
+        id=item_id(item_key(url=str(url) if url else None, file=f"{path.parent.name}/{path.name}")),
         title=title.strip(),
         source=source,
         url=str(url) if url else None,

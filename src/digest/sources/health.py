@@ -18,7 +18,7 @@ def looks_like_teaser(
 ) -> bool:
     """For source health only, and cheap: fewer real paragraphs (8+ words) and words than a
     default lead needs. The summariser decides with the list's own lead settings."""
-    prose = [p for p in paragraphs if len(p.split()) >= 8]
+    prose = [p for p in paragraphs if word_count(p) >= 8]
     return len(prose) < max_paragraphs and word_count(prose) < words
 
 

@@ -13,7 +13,7 @@ import hashlib
 
 from ..urls import canonical_url
 
-__all__ = ["article_id", "item_id", "item_key"]
+__all__ = ["item_id", "item_key"]
 
 
 def item_key(
@@ -46,16 +46,3 @@ def item_key(
 def item_id(key: str) -> str:
     """A short, stable id for a key: what `Article.id` holds and the sent ledger stores."""
     return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def article_id(
-    *,
-    guid: str | None = None,
-    url: str | None = None,
-    file: str | None = None,
-    title: str | None = None,
-    text: str = "",
-    feed: str = "",
-) -> str:
-    """`item_id(item_key(...))`: the id of an article, by the one rule above."""
-    return item_id(item_key(guid=guid, url=url, file=file, title=title, text=text, feed=feed))

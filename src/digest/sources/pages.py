@@ -21,7 +21,7 @@ from ..state.cache import CachedPage, PageCache
 from ..urls import http_url
 from .extract import extract_html
 from .fetch import PAGE_ACCEPT, Fetched, Fetcher, FetchLimits
-from .identity import article_id
+from .identity import item_id, item_key
 
 __all__ = ["PageReader", "article_from_html", "fetch_article"]
 
@@ -91,7 +91,7 @@ def article_from_html(html: bytes | str, url: str | None, source: str) -> Articl
     link = url or page.url
     title = (page.title or _title_from_url(link) or "Untitled").strip()
     return Article(
-        id=article_id(url=link, title=title, text="\n".join(page.paragraphs)),
+        id=item_id(item_key(url=link, title=title, text="\n".join(page.paragraphs))),
         title=title,
         source=source,
         url=link,

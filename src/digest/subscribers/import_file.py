@@ -12,15 +12,16 @@ from __future__ import annotations
 import gc
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
+from typing import IO
 
 from ..errors import SubscriberError
 from .addresses import InvalidAddress, normalise
-from .csvfile import first_bad_utf8_line, open_text, parsed, records
+from .csvfile import Dialect, Record, first_bad_utf8_line, open_text, parsed, records
 from .model import (
     BOUNCED,
     COMPLAINED,
@@ -107,8 +108,40 @@ def read_source(
     """Read an export file. `keep_columns` are column names the list file also has: their
     values travel with new rows; other unknown columns are reported as ignored. The caller
     closes `spill` of the result."""
+    f, dialect = _open(path)
+    src = Source({}, Spill(), [], [], {}, [], set())
+    # A million small objects that live until the end: the cyclic collector would walk
+    # them over and over for nothing (they hold no cycles), so it waits until we are done.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
-        f, dialect = open_text(path)
+        with f:
+            it = records(f, dialect, keep_raw=False)
+            mapper = _Mapper(path, _header(path, it).fields, keep_columns)
+            src.columns, src.ignored = mapper.used, mapper.ignored
+            size = path.stat().st_size
+            for rec, sub, error in parsed(it, mapper.subscriber):
+                if progress is not None and rec.line % 10000 == 0:
+                    progress(f.buffer.tell(), size)
+                if error is not None:
+                    src.invalid.append(InvalidRow(rec.line, error))
+                if sub is not None:
+                    _take(src, rec.line, sub)
+    except UnicodeDecodeError:
+        src.spill.close()
+        raise _not_utf8(path) from None
+    except BaseException:
+        src.spill.close()
+        raise
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return src
+
+
+def _open(path: Path) -> tuple[IO[str], Dialect]:
+    try:
+        return open_text(path)
     except FileNotFoundError:
         raise SubscriberError(f"{path}: no such file", "Give the path of a CSV export.") from None
     except IsADirectoryError:
@@ -117,58 +150,33 @@ def read_source(
         raise SubscriberError(f"{path}: cannot read it ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise _not_utf8(path) from None
-    index: dict[str, int] = {}
-    spill = Spill()
-    invalid: list[InvalidRow] = []
-    dups: list[tuple[int, int]] = []
-    has: set[str] = set()
-    # A million small objects that live until the end: the cyclic collector would walk
-    # them over and over for nothing (they hold no cycles), so it waits until we are done.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        with f:
-            it = records(f, dialect, keep_raw=False)
-            header = next((r for r in it if not r.blank), None)
-            if header and 1 <= len(header.fields) <= 2 and header.fields[0].lower() == "sep=":
-                header = next((r for r in it if not r.blank), None)  # Excel's `sep=;` line
-            if header is None:
-                raise SubscriberError(
-                    f"{path}: the file is empty", "Export it again with a header."
-                )
-            if header.error:
-                raise SubscriberError(f"{path}: line {header.line}: header: {header.error}")
-            mapper = _Mapper(path, header.fields, keep_columns)
-            size = path.stat().st_size
-            for rec, sub, error in parsed(it, mapper.subscriber):
-                if progress is not None and rec.line % 10000 == 0:
-                    progress(f.buffer.tell(), size)
-                if error is not None:
-                    invalid.append(InvalidRow(rec.line, error))
-                if sub is None:
-                    continue
-                first = index.get(sub.key)
-                if first is not None:
-                    first_line, kept = spill.get(first)
-                    dups.append((rec.line, first_line))
-                    if not (kept.status == SUBSCRIBED and sub.status in INACTIVE):
-                        continue
-                    # A later row of the address says they left: that row wins, so an
-                    # import never subscribes someone its own file says unsubscribed.
-                    index[sub.key] = spill.put(first_line, sub)
-                else:
-                    index[sub.key] = spill.put(rec.line, sub)
-                has.update(_filled(sub))
-    except UnicodeDecodeError:
-        spill.close()
-        raise _not_utf8(path) from None
-    except BaseException:
-        spill.close()
-        raise
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return Source(index, spill, invalid, dups, mapper.used, mapper.ignored, has)
+
+
+def _header(path: Path, it: Iterator[Record]) -> Record:
+    """The header row, after Excel's `sep=;` line if there is one."""
+    header = next((r for r in it if not r.blank), None)
+    if header and 1 <= len(header.fields) <= 2 and header.fields[0].lower() == "sep=":
+        header = next((r for r in it if not r.blank), None)
+    if header is None:
+        raise SubscriberError(f"{path}: the file is empty", "Export it again with a header.")
+    if header.error:
+        raise SubscriberError(f"{path}: line {header.line}: header: {header.error}")
+    return header
+
+
+def _take(src: Source, line: int, sub: Subscriber) -> None:
+    """Park a valid row, once per address; a repeat is counted, and wins only when it says
+    the reader left (an import never subscribes someone its own file says unsubscribed)."""
+    first = src.index.get(sub.key)
+    if first is None:
+        src.index[sub.key] = src.spill.put(line, sub)
+    else:
+        first_line, kept = src.spill.get(first)
+        src.duplicate_lines.append((line, first_line))
+        if not (kept.status == SUBSCRIBED and sub.status in INACTIVE):
+            return
+        src.index[sub.key] = src.spill.put(first_line, sub)
+    src.has.update(_filled(sub))
 
 
 class _Mapper:

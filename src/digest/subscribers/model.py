@@ -11,6 +11,8 @@ from types import MappingProxyType
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..text import as_utc
+
 SUBSCRIBED = "subscribed"
 UNSUBSCRIBED = "unsubscribed"
 BOUNCED = "bounced"
@@ -81,7 +83,7 @@ def parse_time(text: str) -> datetime | None:
     if not text:
         return None
     value = _parse_time(text)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return as_utc(value)
 
 
 @lru_cache(maxsize=4096)

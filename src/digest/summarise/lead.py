@@ -71,7 +71,7 @@ def pick_lead(
 
 
 def summarise(article: Article, lead: LeadSettings | None = None) -> Article:
-    """The article with its lead set (by default the default lead: 2 paragraphs, 90 words)."""
+    """The article with its lead set (by default `LeadSettings()`, the default lead)."""
     lead = lead or LeadSettings()
     picked = pick_lead(
         article.paragraphs, article.title, max_paragraphs=lead.paragraphs, max_words=lead.words
