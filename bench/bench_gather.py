@@ -5,7 +5,7 @@
 A server in its own process serves N distinct RSS 2.0 feeds (each `--items` items with
 two-paragraph descriptions, dated within the last hours) and answers `If-None-Match` with 304;
 every response, 200 or 304, waits `--latency` seconds first. For each size, a fresh process
-runs `digest.gather.gather` twice on a fresh state folder: the first run fetches and parses
+runs `digest.pipeline.gather` twice on a fresh state folder: the first run fetches and parses
 everything, the second finds every feed unchanged (all 304). The same code runs with the
 default concurrency and with concurrency 1, the one-after-another way classic feed-to-email
 tools such as rss2email work. Each cell is the median of `--repeat` runs, each in a fresh

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from digest.errors import SourceError
+from digest.sources.feeds import parse_feed
 from digest.sources.folder import read_article, read_folder
+from digest.sources.sanitise import plain_paragraphs
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -46,6 +48,29 @@ def test_markdown_without_front_matter_uses_heading(tmp_path: Path) -> None:
     assert a.title == "The heading"
     assert a.paragraphs == ("Body text here.",)
     assert a.published == datetime.fromtimestamp(p.stat().st_mtime, tz=UTC)
+
+
+def test_a_line_of_spaces_ends_a_paragraph_as_in_feeds(tmp_path: Path) -> None:
+    """Plain text splits the same way in a .txt file and a feed's text field: a line that looks
+    blank (only spaces or tabs) ends a paragraph, and runs of spaces are one space."""
+    p = tmp_path / "story.txt"
+    p.write_text("Title\n\nFirst  line\nsecond line\n  \t\nNext paragraph.\n", encoding="utf-8")
+    paragraphs = read_article(p).paragraphs
+    assert paragraphs == ("First line second line", "Next paragraph.")
+    assert paragraphs == plain_paragraphs("First  line\nsecond line\n  \t\nNext paragraph.")
+
+
+def test_file_and_feed_item_with_the_same_url_are_one_article(tmp_path: Path) -> None:
+    """The one identity rule: a saved copy of a story is the feed's item, not a new one."""
+    p = tmp_path / "saved.md"
+    p.write_text("---\nurl: https://news.example.org/a?utm_source=x\n---\n\nText here.\n")
+    rss = (
+        "<rss version='2.0'><channel><title>T</title><item><title>A</title>"
+        "<link>https://news.example.org/a</link><description>Text.</description></item>"
+        "</channel></rss>"
+    )
+    entry = parse_feed(rss.encode(), url="https://news.example.org/rss").entries[0]
+    assert read_article(p).id == entry.id
 
 
 def test_html_uses_page_metadata() -> None:
