@@ -95,8 +95,8 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
         tracemalloc.start()
         t0 = time.perf_counter()
-        html_t = Template(rendered.html, escape=True)
-        text_t = Template(rendered.text, escape=False)
+        html_t = Template(rendered.html, marker=rendered.marker, escape=True)
+        text_t = Template(rendered.text, marker=rendered.marker, escape=False)
         total = 0
         for r in readers:
             total += len(html_t.fill(r)) + len(text_t.fill(r))

@@ -82,7 +82,9 @@ def _long_digest(tmp_path: Path, newsletter: Path) -> Path:
     r = render(
         Digest("daily", "d", NOW.date(), "Title", arts), config.get_list("daily").compose, None
     )
-    html = fill(r.html, Reader("r@example.com", "https://example.com/u"), escape=True)
+    html = fill(
+        r.html, Reader("r@example.com", "https://example.com/u"), marker=r.marker, escape=True
+    )
     path = tmp_path / "long.html"
     path.write_text(html, encoding="utf-8")
     return path

@@ -62,7 +62,7 @@ def test_email_shows_title_date_articles_and_footer(newsletter: Path) -> None:
         for paragraph in article.lead:
             assert paragraph.replace("’", "’") in html or _escaped(paragraph) in html
     assert "You are receiving this because you subscribed to The Daily Example." in html
-    assert 'href="%%DIGEST_UNSUBSCRIBE_URL%%"' in html
+    assert f'href="%%DIGEST_{issue.rendered.marker}_UNSUBSCRIBE_URL%%"' in html
     assert issue.rendered.subject.startswith("The Daily Example, 24 Nov 2026: ")
 
 
@@ -220,8 +220,8 @@ def test_bad_subject_template_names_the_setting(newsletter: Path) -> None:
 def test_placeholders_filled_per_reader_and_escaped(newsletter: Path) -> None:
     config = load_config(newsletter / "digest.toml")
     r = build_issue(config, config.get_list("daily"), now=NOW).rendered
-    html = Template(r.html, escape=True)
-    text = Template(r.text, escape=False)
+    html = Template(r.html, marker=r.marker, escape=True)
+    text = Template(r.text, marker=r.marker, escape=False)
     reader = Reader(
         email="o'neil@example.com",
         name="Ann <O'Neil>",
@@ -255,11 +255,11 @@ def test_docs_list_every_name_a_template_can_use() -> None:
     from dataclasses import fields
 
     from digest.compose import ArticleView, TemplateContext
-    from digest.compose.personalise import PLACEHOLDER_READER
+    from digest.compose.personalise import SLOT_KEYS
 
     doc = (Path(__file__).parent.parent / "docs" / "templates.md").read_text(encoding="utf-8")
     names = [f.name for f in fields(TemplateContext)] + [f.name for f in fields(ArticleView)]
-    names += list(PLACEHOLDER_READER)
+    names += list(SLOT_KEYS)
     missing = [n for n in names if f"| `{n}` |" not in doc]
     assert missing == [], f"docs/templates.md does not describe: {missing}"
 

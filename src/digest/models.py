@@ -50,7 +50,7 @@ class Digest:
 
 @dataclass(frozen=True)
 class Rendered:
-    """A digest rendered once, with per-reader placeholders (see `personalise`) still in it."""
+    """A digest rendered once, with per-reader slots (see `compose.personalise`) still in it."""
 
     subject: str
     preheader: str
@@ -59,6 +59,8 @@ class Rendered:
     articles_included: int
     articles_omitted: int = 0
     warnings: tuple[str, ...] = field(default=())
+    marker: str = ""
+    """The random marker of this render's per-reader slots (see `compose.personalise`)."""
 
     @property
     def size(self) -> int:

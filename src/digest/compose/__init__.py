@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from .context import ArticleView, TemplateContext
 from .message import build_message
-from .personalise import PLACEHOLDER_READER, Reader, Template, fill
+from .personalise import Reader, Template, fill, new_marker, reader_slots
 from .render import GMAIL_CLIP_BYTES, SIZE_LIMIT, render
 from .templates import BUILTIN_TEMPLATES
 
 __all__ = [
     "BUILTIN_TEMPLATES",
     "GMAIL_CLIP_BYTES",
-    "PLACEHOLDER_READER",
     "SIZE_LIMIT",
     "ArticleView",
     "Reader",
@@ -21,5 +20,7 @@ __all__ = [
     "TemplateContext",
     "build_message",
     "fill",
+    "new_marker",
+    "reader_slots",
     "render",
 ]

@@ -12,7 +12,7 @@ import jinja2
 
 from ..config import ComposeSettings
 from ..models import Article, Digest
-from .personalise import PLACEHOLDER_READER
+from .personalise import reader_slots
 from .templates import render_string
 
 __all__ = ["ArticleView", "TemplateContext", "build_context"]
@@ -68,6 +68,8 @@ def build_context(
     look: ComposeSettings,
     articles: tuple[Article, ...],
     omitted: int = 0,
+    *,
+    marker: str,
 ) -> TemplateContext:
     views = tuple(_view(a) for a in articles)
     d = digest.date
@@ -94,7 +96,7 @@ def build_context(
         preheader=line(look.preheader, "preheader"),
         articles=views,
         reason=line(look.reason, "reason"),
-        reader=dict(PLACEHOLDER_READER),
+        reader=reader_slots(marker),
     )
 
 

@@ -1,23 +1,45 @@
-"""Fill the per-reader placeholders of a rendered digest.
+"""Fill the per-reader slots of a rendered digest.
 
-A digest is rendered once with tokens such as `%%DIGEST_EMAIL%%` where each reader's own values
-go; filling them is a join over pre-split parts, so 10,000 readers cost milliseconds, not 10,000
-template renders.
+A digest is rendered once with a token in each place a reader's own values go; filling them is a
+join over pre-split parts, so 10,000 readers cost milliseconds, not 10,000 template renders.
+
+Only the slots the template made are filled. Each render draws a random marker that every one of
+its tokens carries (`%%DIGEST_<marker>_EMAIL%%`), so text from a feed, a file or a page that
+looks like a token (`%%DIGEST_EMAIL%%` in a link or an image URL) is never one: it stays the
+literal text it was, and a reader's address or unsubscribe link never lands in a stranger's URL.
 """
 
 from __future__ import annotations
 
 import html as html_lib
 import re
+import secrets
 from dataclasses import dataclass
 
-PLACEHOLDER_READER: dict[str, str] = {
-    "name": "%%DIGEST_NAME%%",
-    "name_suffix": "%%DIGEST_NAME_SUFFIX%%",
-    "email": "%%DIGEST_EMAIL%%",
-    "unsubscribe_url": "%%DIGEST_UNSUBSCRIBE_URL%%",
+__all__ = ["SLOT_KEYS", "Reader", "Template", "fill", "new_marker", "reader_slots", "token"]
+
+SLOT_KEYS = {
+    "name": "NAME",
+    "name_suffix": "NAME_SUFFIX",
+    "email": "EMAIL",
+    "unsubscribe_url": "UNSUBSCRIBE_URL",
 }
-_TOKEN = re.compile(r"%%DIGEST_([A-Z_]+)%%")
+"""`reader.<name>` in a template → the key of its token."""
+
+
+def new_marker() -> str:
+    """A fresh marker for one render: 64 random bits, in characters that Jinja, MRML, css-inline
+    and HTML escaping all leave alone."""
+    return secrets.token_hex(8).upper()
+
+
+def token(marker: str, key: str) -> str:
+    return f"%%DIGEST_{marker}_{key}%%"
+
+
+def reader_slots(marker: str) -> dict[str, str]:
+    """What templates get as `reader`: a token for each per-reader value."""
+    return {name: token(marker, key) for name, key in SLOT_KEYS.items()}
 
 
 @dataclass(frozen=True)
@@ -38,16 +60,16 @@ class Reader:
 
 
 class Template:
-    """A rendered part (HTML or text) split once at its placeholders, filled per reader."""
+    """A rendered part (HTML or text) split once at its slots, filled per reader."""
 
-    def __init__(self, rendered: str, *, escape: bool) -> None:
-        parts = _TOKEN.split(rendered)
+    def __init__(self, rendered: str, *, marker: str, escape: bool) -> None:
+        if not re.fullmatch(r"[0-9A-F]{16}", marker):
+            raise ValueError(f"not a render's marker: {marker!r}")
+        keys = "|".join(SLOT_KEYS.values())
+        parts = re.split(rf"%%DIGEST_{marker}_({keys})%%", rendered)
         self._literals = parts[0::2]
         self._keys = parts[1::2]
         self._escape = escape
-        unknown = sorted(set(self._keys) - set(Reader("", "").values()))
-        if unknown:
-            raise ValueError(f"unknown placeholders: {', '.join(unknown)}")
 
     def fill(self, reader: Reader) -> str:
         values = reader.values()
@@ -60,6 +82,6 @@ class Template:
         return "".join(out)
 
 
-def fill(rendered: str, reader: Reader, *, escape: bool) -> str:
+def fill(rendered: str, reader: Reader, *, marker: str, escape: bool) -> str:
     """One-off fill, for previews; use `Template` when filling for many readers."""
-    return Template(rendered, escape=escape).fill(reader)
+    return Template(rendered, marker=marker, escape=escape).fill(reader)

@@ -14,6 +14,7 @@ from ..config import ComposeSettings
 from ..models import Article, Digest, Rendered
 from .context import TemplateContext, build_context
 from .inline import compile_mjml
+from .personalise import new_marker
 from .templates import (
     HTML_TEMPLATE,
     TEXT_TEMPLATE,
@@ -34,16 +35,17 @@ def render(
 ) -> Rendered:
     """Render the digest; drop its last articles while the HTML is over `size_limit` bytes."""
     env = make_environment(user_templates)
+    marker = new_marker()
     folders = searched_folders(user_templates)
     articles = digest.articles
     keep = len(articles)
-    html, text, ctx = _render_with(env, folders, digest, look, articles, 0)
+    html, text, ctx = _render_with(env, folders, digest, look, articles, 0, marker)
     while _size(html) > size_limit and keep > 1:
         # Shrink in proportion to the overshoot, then by one, so a big digest needs few renders.
         over = _size(html) / size_limit
         keep = max(1, min(keep - 1, int(keep / over)))
         html, text, ctx = _render_with(
-            env, folders, digest, look, articles[:keep], len(articles) - keep
+            env, folders, digest, look, articles[:keep], len(articles) - keep, marker
         )
     warnings = []
     if keep < len(articles):
@@ -63,6 +65,7 @@ def render(
         articles_included=keep,
         articles_omitted=len(articles) - keep,
         warnings=tuple(warnings),
+        marker=marker,
     )
 
 
@@ -77,8 +80,9 @@ def _render_with(
     look: ComposeSettings,
     articles: tuple[Article, ...],
     omitted: int,
+    marker: str,
 ) -> tuple[str, str, TemplateContext]:
-    ctx = build_context(env, digest, look, articles, omitted)
+    ctx = build_context(env, digest, look, articles, omitted, marker=marker)
     values = ctx.as_dict()
     source = render_template(env, folders, HTML_TEMPLATE, values)
     html = compile_mjml(source, HTML_TEMPLATE)

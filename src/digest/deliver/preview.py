@@ -50,8 +50,8 @@ def write_preview(
 ) -> PreviewResult:
     """Write `<list>-<date>.html`, `.txt` and `.eml` into `out`, each atomically."""
     rendered = issue.rendered
-    html = fill(rendered.html, reader, escape=True)
-    text = fill(rendered.text, reader, escape=False)
+    html = fill(rendered.html, reader, marker=rendered.marker, escape=True)
+    text = fill(rendered.text, reader, marker=rendered.marker, escape=False)
     message = build_message(
         sender=sender,
         to=reader.email,

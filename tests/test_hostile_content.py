@@ -1,0 +1,100 @@
+"""Text a stranger's feed controls can never act on a reader's copy: per-reader slots are the
+template's alone, and no feed text becomes one (issue: hostile feeds)."""
+
+from __future__ import annotations
+
+import json
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+
+from test_gather import LONG, LONG2, NOW, rss
+
+from digest.config import Config, parse_config
+from digest.pipeline import build_issue, preview_issue
+
+EVIL_LINK = "https://evil.example/r?e=%%DIGEST_EMAIL%%"
+EVIL_IMG = "https://evil.example/img.jpg?e=%%DIGEST_EMAIL%%&u=%%DIGEST_UNSUBSCRIBE_URL%%"
+READER = "d@example.com"  # the preview is addressed to the list's sender
+
+
+def newsletter(tmp_path: Path, feed: str, name: str = "feed.xml") -> Config:
+    (tmp_path / name).write_text(feed, encoding="utf-8")
+    data = {
+        "newsletter": {"state": ".digest", "base_url": "https://news.example.org"},
+        "sources": [{"name": "Hostile", "feed": name, "full_text": "never"}],
+        "lists": {"daily": {"sender": "Daily <d@example.com>"}},
+    }
+    return parse_config(data, tmp_path / "digest.toml")
+
+
+def preview(tmp_path: Path, feed: str, name: str = "feed.xml") -> tuple[str, str, str]:
+    config = newsletter(tmp_path, feed, name)
+    result = preview_issue(config, config.get_list("daily"), tmp_path / "out", now=NOW)
+    html, text, eml = (p.read_text(encoding="utf-8") for p in result.paths)
+    return html, text, eml
+
+
+def test_a_feed_cannot_plant_the_readers_address_in_its_own_urls(tmp_path: Path) -> None:
+    html_part = f'<p><img src="{EVIL_IMG}" width="600" height="300"></p><p>{LONG}</p><p>{LONG2}</p>'
+    feed = rss(
+        [
+            {
+                "title": "Hello %%DIGEST_NAME%% at %%DIGEST_EMAIL%%",
+                "link": EVIL_LINK,
+                "date": NOW,
+                "html": html_part
+                + "<p>Write to %%DIGEST_EMAIL%% or leave: %%DIGEST_UNSUBSCRIBE_URL%%"
+                " and that is the whole of the paragraph we have for you today.</p>",
+            }
+        ]
+    )
+    html, text, eml = preview(tmp_path, feed.replace("&u=", "&amp;u="))
+    for part in (html, text, eml):
+        assert f"e={READER}" not in part
+        assert "news.example.org/unsubscribe?list=daily&amp;preview=1&" not in part
+    assert "https://evil.example/r?e=%%DIGEST_EMAIL%%" in html  # the feed's text, left as it was
+    assert "Hello %%DIGEST_NAME%% at %%DIGEST_EMAIL%%" in text
+    # The template's own slots are still filled.
+    assert f"sent to {READER}" in html
+    assert "Unsubscribe: https://news.example.org/unsubscribe?list=daily&preview=1" in text
+    subject = message_from_bytes(eml.encode(), policy=default)["Subject"]
+    assert subject.endswith("Hello %%DIGEST_NAME%% at %%DIGEST_EMAIL%%")
+
+
+def test_json_feed_author_cannot_plant_a_slot(tmp_path: Path) -> None:
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "J",
+        "authors": [{"name": "%%DIGEST_EMAIL%%"}],
+        "items": [
+            {
+                "id": "1",
+                "url": "https://news.example.org/1",
+                "title": "Story",
+                "date_published": NOW.isoformat(),
+                "content_text": f"{LONG}\n\n{LONG2}",
+            }
+        ],
+    }
+    html, text, _ = preview(tmp_path, json.dumps(doc), name="feed.json")
+    assert "%%DIGEST_EMAIL%%" in html and "%%DIGEST_EMAIL%%" in text
+    assert html.count(READER) == 1  # only the footer's "sent to"
+
+
+def test_an_unknown_placeholder_in_a_title_is_just_text(tmp_path: Path) -> None:
+    feed = rss(
+        [{"title": "Unknown %%DIGEST_FOO%% placeholder", "link": "https://e.org/1", "date": NOW}]
+    )
+    html, text, _ = preview(tmp_path, feed)
+    assert "Unknown %%DIGEST_FOO%% placeholder" in html
+    assert "Unknown %%DIGEST_FOO%% placeholder" in text
+
+
+def test_every_render_draws_its_own_marker(tmp_path: Path) -> None:
+    config = newsletter(tmp_path, rss([{"title": "A", "link": "https://e.org/1", "date": NOW}]))
+    lst = config.get_list("daily")
+    first = build_issue(config, lst, now=NOW).rendered
+    second = build_issue(config, lst, now=NOW).rendered
+    assert first.marker != second.marker
+    assert f"%%DIGEST_{first.marker}_UNSUBSCRIBE_URL%%" in first.html
