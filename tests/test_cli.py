@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from digest.cli import main
+from digest.config import load_config
 
 DIGEST = Path(sys.executable).parent / "digest"
 
@@ -132,6 +134,18 @@ def test_init_makes_a_working_newsletter_outside_the_repo(tmp_path: Path) -> Non
     html = Path(folder / data["html"]).read_text(encoding="utf-8")
     assert 'Morning "Notes"' in html or "Morning &#34;Notes&#34;" in html
     assert "Welcome to your new digest" in html
+
+
+@pytest.mark.parametrize(
+    "title", ["Smith, Jones & <Co> Daily", "Two\nlines\x7f", 'Back\\slash "quoted"']
+)
+def test_init_with_any_title_makes_a_newsletter_that_loads(tmp_path: Path, title: str) -> None:
+    """The title goes into TOML strings and the From header: no title may break either."""
+    assert CliRunner().invoke(main, ["init", str(tmp_path / "n"), "--title", title]).exit_code == 0
+    config = load_config(tmp_path / "n" / "digest.toml")
+    lst = config.get_list("daily")
+    assert lst.title == " ".join(title.replace("\x7f", "").split())
+    assert email.utils.getaddresses([lst.sender])[0][1] == "newsletter@example.com"
 
 
 def test_init_refuses_to_overwrite(tmp_path: Path) -> None:

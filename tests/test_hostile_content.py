@@ -98,3 +98,39 @@ def test_every_render_draws_its_own_marker(tmp_path: Path) -> None:
     second = build_issue(config, lst, now=NOW).rendered
     assert first.marker != second.marker
     assert f"%%DIGEST_{first.marker}_UNSUBSCRIBE_URL%%" in first.html
+
+
+def test_a_huge_title_and_a_huge_word_cannot_make_a_huge_email(tmp_path: Path) -> None:
+    giant = "Headline " * 25_000  # 225,000 characters
+    word = "x" * 200_000  # one "word": the lead's word budget cannot cut it
+    para = f"<p>The council said on Tuesday evening that {word} was its final word.</p>"
+    feed = rss([{"title": giant, "link": "https://e.org/1", "date": NOW, "html": para}])
+    html, _text, eml = preview(tmp_path, feed)
+    assert len(html.encode()) < 40_000 and len(eml.encode()) < 60_000
+    subject = message_from_bytes(eml.encode(), policy=default)["Subject"]
+    assert len(subject) < 400 and subject.endswith("Headline…")
+
+
+def test_bidi_overrides_and_invisible_characters_never_reach_the_subject(tmp_path: Path) -> None:
+    title = "Invoice \u202egpj.exe\u202c paid\u200b\u2066 now\ufeff"
+    feed = rss([{"title": title, "link": "https://e.org/1", "date": NOW}])
+    html, text, eml = preview(tmp_path, feed)
+    subject = message_from_bytes(eml.encode(), policy=default)["Subject"]
+    assert subject.endswith("Invoice gpj.exe paid now")
+    for part in (html, text):
+        assert "Invoice gpj.exe paid now" in part
+        assert not any(c in part for c in "\u202e\u202c\u200b\u2066\ufeff")
+
+
+def test_an_oversized_article_file_is_skipped_by_name(tmp_path: Path) -> None:
+    from digest.errors import SourceError
+    from digest.sources.folder import MAX_FILE_BYTES, read_article
+
+    big = tmp_path / "huge.txt"
+    big.write_bytes(b"Title\n\n" + b"word " * (MAX_FILE_BYTES // 5 + 1))
+    try:
+        read_article(big)
+    except SourceError as exc:
+        assert str(big) in exc.message and "over the 5.0 MB cap" in exc.message
+    else:
+        raise AssertionError("a 5 MB article file was read")

@@ -313,3 +313,104 @@ def test_resubscribe_takes_back_every_row_of_an_address_listed_twice(folder: Pat
         "ada@example.com,subscribed",
         "ADA@example.com,subscribed",
     ]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [
+        ("--name", "Eve\nmallory@example.com\tsubscribed", "a line feed (U+000A)"),
+        ("--name", "Eve\rX", "a carriage return (U+000D)"),
+        ("--name", "Eve\tX", "a tab (U+0009)"),
+        ("--name", "Eve \x1b[31mRed", "U+001B"),
+        ("--name", "Eve\x85X", "U+0085"),
+        ("--name", "\u202eevE", "U+202E"),
+        ("--name", "Eve\u2028X", "U+2028"),
+        ("--topics", "world;sci\nence", "a line feed (U+000A)"),
+        ("--topics", "world;\u2066science", "U+2066"),
+    ],
+)
+def test_add_refuses_control_characters_in_free_text(
+    folder: Path, option: str, value: str, named: str
+) -> None:
+    before = daily(folder)
+    r = run(folder, "add", "eve@example.com", option, value)
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert f"{option}: contains {named}" in r.output
+    assert "one line of plain text" in r.output
+    assert daily(folder) == before
+
+
+def test_add_keeps_names_in_other_scripts_and_emoji(folder: Path) -> None:
+    name = "Zoë Ōtomo 👩\u200d🔬 علي"  # a zero width joiner is part of the emoji, not a control
+    r = run(folder, "add", "zoe@example.com", "--name", name, "--topics", "naïve;科学")
+    assert r.exit_code == 0, r.output
+    assert (
+        run(folder, "list").output.splitlines()[-1]
+        == f"zoe@example.com\tsubscribed\t{name}\tnaïve;科学"
+    )
+
+
+def test_list_escapes_control_characters_a_hand_edit_put_in(folder: Path) -> None:
+    (folder / "subscribers" / "daily.csv").write_text(
+        "email,name,topics\n"
+        'ada@example.com,"Ada\nmallory@example.com\tsubscribed",world\n'
+        'bob@example.com,"Bob \x1b[2J\u202eX","a\tb;c\rd"\n'
+        "cy@example.com,Cy,\n"
+    )
+    r = run(folder, "list")
+    assert r.exit_code == 0
+    assert r.output.splitlines() == [
+        "ada@example.com\tsubscribed\tAda\\nmallory@example.com\\tsubscribed\tworld",
+        "bob@example.com\tsubscribed\tBob \\x1b[2J\\u202eX\ta\\tb;c\\rd",
+        "cy@example.com\tsubscribed\tCy\t",
+    ]
+    records = json.loads(run(folder, "list", "--json").output)
+    assert records[0]["name"] == "Ada\nmallory@example.com\tsubscribed"  # JSON keeps the value
+
+
+def test_an_import_report_prints_paths_and_columns_as_they_are(folder: Path) -> None:
+    (folder / "exports[" / "b] [red]").mkdir(parents=True)
+    src = folder / "exports[" / "b] [red]" / "members.csv"  # rich would read [/b] as markup
+    src.write_text('Email,"Notes\x1b[2J"\nnew@example.com,hi\n')
+    r = run(folder, "import", str(src))
+    assert r.exit_code == 0, r.output
+    assert "exports[/b] [red]/members.csv" in r.output
+    assert "columns not imported: Notes\\x1b[2J" in r.output and "\x1b" not in r.output
+
+
+def test_an_export_imports_back_to_the_same_list(folder: Path) -> None:
+    target = folder / "subscribers" / "daily.csv"
+    target.write_text(
+        "email,name,status,subscribed_at,unsubscribed_at,topics,timezone,note\n"
+        "-x@example.com,=HYPERLINK(1),subscribed,2026-11-01T08:00:00Z,,-minus;+plus,,@SUM(A1)\n"
+        "+y@example.com,+1 555,subscribed,2026-11-01T08:00:00Z,,,,\n"
+        "=z@example.com, -2,unsubscribed,2026-11-01T08:00:00Z,2026-11-02T08:00:00Z,,,=1\n"
+        "'-q@example.com,'=already quoted,subscribed,2026-11-01T08:00:00Z,,,,'+\n"
+        "o'brien@example.com,O'Brien,subscribed,2026-11-01T08:00:00Z,,,,'quoted'\n"
+    )
+    before = target.read_bytes()
+    out = folder / "export.csv"
+    assert run(folder, "export", "--out", str(out)).exit_code == 0
+    exported = out.read_text()
+    assert "'-x@example.com" in exported and "''-q@example.com" in exported
+    r = run(folder, "import", str(out), "--update", "--json")
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.output)
+    assert (report["added"], report["updated"], report["unchanged"], report["invalid"]) == (
+        0,
+        0,
+        5,
+        0,
+    )
+    assert target.read_bytes() == before
+    # Into an empty list, the export makes the same readers.
+    r = run(folder, "import", str(out), "--list", "weekly", "--json")
+    assert json.loads(r.output)["added"] == 5
+    weekly = json.loads(run(folder, "list", "--list", "weekly", "--json").output)
+    assert [(x["email"], x["name"], x["topics"]) for x in weekly] == [
+        ("-x@example.com", "=HYPERLINK(1)", ["-minus", "+plus"]),
+        ("+y@example.com", "+1 555", []),
+        ("=z@example.com", "-2", []),
+        ("'-q@example.com", "'=already quoted", []),
+        ("o'brien@example.com", "O'Brien", []),
+    ]

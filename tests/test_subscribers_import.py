@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from digest.errors import SubscriberError
-from digest.subscribers import SubscriberList
+from digest.subscribers import SubscriberList, neutralise
+from digest.subscribers.export import unneutralise
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "subscribers"
@@ -238,3 +239,70 @@ def test_a_later_row_saying_they_left_wins_over_an_earlier_subscribed_one(
     )
     assert daily.get("ada@example.com").status == "bounced"
     assert [s.key for s in daily.iter_all()].count("zed@example.com") == 1
+
+
+def test_neutralised_cells_of_a_spreadsheet_safe_export_are_read_back(tmp_path: Path) -> None:
+    src = tmp_path / "export.csv"
+    src.write_text(
+        "email,name,topics,Notes\n"
+        "'-x@example.com,'=1+1,'-minus;+plus,'@SUM(A1)\n"  # what digest's export writes
+        "''-q@example.com,''=still quoted,,\n"  # a cell that itself began with '-
+        "o'brien@example.com,'Tis Me,'quoted',\n"  # a ' before anything else is kept
+    )
+    people = SubscriberList(tmp_path / "list.csv")
+    people.file.path.write_text("email,Notes\n")
+    report = people.import_file(src, at=AT)
+    assert (report.added, report.invalid) == (3, [])
+    assert [(s.email, s.name, s.topics, dict(s.extra)) for s in people.iter_all()] == [
+        ("-x@example.com", "=1+1", ("-minus", "+plus"), {"Notes": "@SUM(A1)"}),
+        ("'-q@example.com", "'=still quoted", (), {"Notes": ""}),
+        ("o'brien@example.com", "'Tis Me", ("'quoted'",), {"Notes": ""}),
+    ]
+
+
+def test_control_characters_in_names_and_topics_make_a_row_invalid(tmp_path: Path) -> None:
+    src = tmp_path / "export.csv"
+    src.write_text(
+        "Email,First Name,Last Name,Tags\n"
+        'ada@example.com,"Ada\nmallory@example.com",Lovelace,\n'
+        "bob@example.com,Bob,\u202eX,\n"
+        'cy@example.com,Cy,C,"a\x1bb"\n'
+        "dee@example.com,Dee,D,world\n"
+    )
+    report = SubscriberList(tmp_path / "list.csv").import_file(src, at=AT)
+    assert report.added == 1
+    plain = "; names and topics are one line of plain text"
+    assert [(r.line, r.reason) for r in report.invalid] == [
+        (2, "First Name: contains a line feed (U+000A)" + plain),
+        (4, "Last Name: contains U+202E (a bidirectional text control)" + plain),
+        (5, "Tags: contains U+001B (a control character)" + plain),
+    ]
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "",
+        "'",
+        "''",
+        "=1",
+        "'=1",
+        "''=1",
+        " =1",
+        '"=1',
+        "\t1",
+        "'\r1",
+        "-x@example.com",
+        "'-x@example.com",
+        "'Tis",
+        "o'brien",
+        "a=b",
+        "'' -2",
+        "@SUM(A1)",
+    ],
+)
+def test_unneutralise_gives_back_exactly_what_neutralise_was_given(cell: str) -> None:
+    written = neutralise(cell)
+    assert unneutralise(written) == cell
+    # ...and what an export writes is still text to a spreadsheet: no formula start.
+    assert written == cell or written.startswith("'")

@@ -3,6 +3,7 @@ person broke by hand, which must be reported by line and never rewritten."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import stat
@@ -345,3 +346,30 @@ def test_an_address_listed_twice_is_sent_to_once_and_never_after_it_left(tmp_pat
     people = SubscriberList(p)
     assert [s.email for s in people.iter_active()] == ["bob@example.com", "grace@example.com"]
     assert p.read_bytes() == before
+
+
+def test_a_bad_row_that_names_an_address_keeps_it_from_being_mailed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    p = make(
+        tmp_path,
+        "email,name,status,subscribed_at,unsubscribed_at,topics,timezone\n"
+        "a@example.com,A,subscribed,,,,\n"
+        "b@example.com,B,subscribed,,,,\n"
+        "c@example.com,C,subscribed,,,,\n"
+        "d@example.com,D,subscribed,,,,\n"
+        "a@example.com,A,unsubscribed,,,,,stray value\n"  # more fields than the header
+        'B@example.com,"B "the" B",unsubscribed,,,,\n'  # broken quoting
+        "c@example.com,C,subscribed,yesterday,,,\n"  # a bad date, even if subscribed
+        "not an address,X,unsubscribed,,,,,stray value\n",
+    )
+    with caplog.at_level(logging.WARNING):
+        active = [s.email for s in SubscriberList(p).iter_active()]
+    assert active == ["d@example.com"]
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 4
+    for line, address in ((6, "a@example.com"), (7, "B@example.com"), (8, "c@example.com")):
+        [said] = [w for w in warnings if f": line {line}: " in w]
+        assert said.endswith(f"(row skipped; {address} gets no mail until this row is fixed)")
+    [said] = [w for w in warnings if ": line 9: " in w]
+    assert said.endswith("(row skipped)")

@@ -33,3 +33,8 @@ class NoArticlesError(DigestError):
 
 class SubscriberError(DigestError):
     """A subscriber file or row is bad, or a subscriber operation is refused."""
+
+
+class StateError(SourceError):
+    """The state database cannot be used: a full disk, no permission, a lock, a damaged file or
+    a value that is not what digest wrote. A SourceError too, as it was before it had a name."""

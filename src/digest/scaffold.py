@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import re
+import json
+from email.headerregistry import Address
 from importlib import resources
 from pathlib import Path
 
+from .config import LIST_NAME
 from .errors import DigestError
 from .fsutil import write_atomic
 from .subscribers import COLUMNS
-
-_LIST_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+from .text import line
 
 
 def scaffold(directory: Path, *, list_name: str = "daily", title: str | None = None) -> list[Path]:
     """Write config, a starter template override, an empty list and an articles folder."""
-    if not _LIST_NAME.match(list_name):
+    if not LIST_NAME.match(list_name):
         raise DigestError(
             f"{list_name!r} is not a usable list name",
-            "Use lower-case letters, digits, - and _, e.g. daily or weekly-news.",
+            "Use letters, digits, - and _ (at most 64), e.g. daily or weekly-news.",
         )
     if (directory / "digest.toml").exists():
         raise DigestError(
@@ -28,9 +29,14 @@ def scaffold(directory: Path, *, list_name: str = "daily", title: str | None = N
     title = title or directory.resolve().name.replace("-", " ").replace("_", " ").title()
     starter = resources.files("digest") / "starter"
     config = (starter / "digest.toml").read_text(encoding="utf-8")
-    title_toml = title.replace("\\", "\\\\").replace('"', '\\"')
+    title = line(title) or "Newsletter"
+    # A From name in a form digest.toml's check reads back as one mailbox: no angle brackets.
+    name = " ".join(title.translate({ord(c): " " for c in '<>"'}).split())
+    sender = str(Address(display_name=name, addr_spec="newsletter@example.com"))
     files = {
-        directory / "digest.toml": config.format(title=title_toml, list_name=list_name),
+        directory / "digest.toml": config.format(
+            title=_toml(title), sender=_toml(sender), list_name=list_name
+        ),
         directory / "templates" / "digest.mjml.j2": (
             starter / "templates" / "digest.mjml.j2"
         ).read_text(encoding="utf-8"),
@@ -43,3 +49,8 @@ def scaffold(directory: Path, *, list_name: str = "daily", title: str | None = N
     for path, content in files.items():
         write_atomic(path, content)
     return list(files)
+
+
+def _toml(text: str) -> str:
+    """`text` escaped for a TOML basic string (JSON's escapes are a subset of TOML's)."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]

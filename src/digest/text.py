@@ -15,21 +15,80 @@ from zoneinfo import ZoneInfo
 __all__ = [
     "as_utc",
     "clean",
+    "control_character",
+    "line",
     "norm",
     "paragraphs",
     "parse_iso",
     "parse_since",
+    "shorten",
+    "visible",
     "word_count",
 ]
 
 _SPACES = re.compile(r"\s+")
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _NOT_ALNUM = re.compile(r"[\W_]+")
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators, and the bidirectional
+# overrides and isolates (which make a terminal or mail client show text other than it is).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_BREAKS = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def clean(text: str) -> str:
     """One line: every run of white space (line breaks, no-break spaces) made one space."""
     return _SPACES.sub(" ", text).strip()
+
+
+# Characters that change how text reads without being seen: bidi embeddings, overrides and
+# isolates (U+202A-U+202E, U+2066-U+2069, which can make a Subject read backwards), marks, the
+# zero-width space, the word joiner, the BOM, and the C0/C1 controls. ZWJ and ZWNJ (U+200C,
+# U+200D) stay: emoji sequences and Persian or Indic words need them.
+_INVISIBLE = re.compile(
+    "[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+
+
+def visible(text: str) -> str:
+    """Without invisible and direction-changing characters (see `_INVISIBLE`)."""
+    return _INVISIBLE.sub("", text)
+
+
+def line(text: str) -> str:
+    """One visible line: invisible characters gone, line breaks and runs of space one space."""
+    return clean(visible(text))
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at the last space that fits (or mid-word when there is
+    none) and marked with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+TITLE_CHARS = 300
+"""Longer titles are cut at a word (with "…"): a headline is a line, not a page."""
+
+
+def title_line(text: str) -> str:
+    """A title, author or name as shown: one visible line of at most `TITLE_CHARS`."""
+    return shorten(line(text), TITLE_CHARS)
+
+
+def control_character(text: str, *, breaks: bool = False) -> str | None:
+    """The first control character in `text` as `U+000A`, or None. Settings that reach message
+    headers, file names or one-line messages refuse them; with `breaks`, tab and line breaks
+    are allowed (for templates, whose output is made one line)."""
+    m = (_CONTROL_BUT_BREAKS if breaks else _CONTROL).search(text)
+    return f"U+{ord(m.group()):04X}" if m else None
 
 
 def norm(text: str) -> str:
@@ -52,10 +111,17 @@ def paragraphs(text: str) -> tuple[str, ...]:
 
 
 def as_utc(value: datetime | date) -> datetime:
-    """A time in UTC; a time without a zone is taken as UTC, a bare date as its midnight."""
+    """A time in UTC; a time without a zone is taken as UTC, a bare date as its midnight.
+    Raises ValueError for a time that leaves the calendar once moved to UTC (year 1 or 9999
+    with an offset)."""
     if not isinstance(value, datetime):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value.isoformat()} is outside the calendar in UTC") from None
 
 
 def parse_iso(value: object) -> datetime | None:
@@ -64,7 +130,7 @@ def parse_iso(value: object) -> datetime | None:
         return None
     try:
         return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a year 1 or 9999 time moved to UTC
         return None
 
 
@@ -74,17 +140,33 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 def parse_since(value: str, zone: ZoneInfo, now: datetime | None = None) -> datetime:
     """`2d`, `12h`, `30m`, `1w`, an ISO date (midnight in `zone`) or date-time (in `zone` when
-    it names none), as a UTC time. Raises ValueError for anything else."""
+    it names none), as a UTC time. Raises ValueError with a message for a person for anything
+    else, a span that reaches back before the year 1 included."""
     now = now or datetime.now(UTC)
     m = _RELATIVE.match(value)
     if m:
-        return now - timedelta(**{_UNITS[m.group(2).lower()]: int(m.group(1))})
+        try:
+            return now - timedelta(**{_UNITS[m.group(2).lower()]: int(m.group(1))})
+        except (ValueError, OverflowError):  # too many digits, or too far back
+            raise ValueError(
+                f"{_short(value)} reaches back before the year 1; use a shorter span or a date"
+            ) from None
     try:
         dt = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise ValueError(f"{value!r} is neither a time span nor an ISO date") from None
+        raise ValueError(f"{_short(value)} is neither a time span nor an ISO date") from None
     if len(value.strip()) == 10:  # a bare date
         dt = datetime.combine(dt.date(), time(0), tzinfo=zone)
     elif dt.tzinfo is None:
         dt = dt.replace(tzinfo=zone)
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            f"{_short(value)} is outside the years 1 to 9999 once in UTC; use a later date"
+        ) from None
+
+
+def _short(value: str) -> str:
+    """A value as a message quotes it: at most 40 characters of it."""
+    return repr(value if len(value) <= 40 else value[:37] + "...")

@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import SubscriberError
 from ..subscribers import (
@@ -25,6 +26,7 @@ from ..subscribers import (
     format_time,
 )
 from ..subscribers.csvfile import atomic_write
+from ..subscribers.plaintext import printable
 from .common import CONTEXT, DigestGroup, config_option, get_config
 
 
@@ -191,8 +193,8 @@ def list_(list_name: str | None, status: str | None, as_json: bool) -> None:
             first = False
         click.echo("\n]" if not first else "]")
         return
-    for s in rows:
-        click.echo("\t".join((s.email, s.status, s.name, ";".join(s.topics))))
+    for s in rows:  # a hand edit may have put a line break in a name: it stays one line
+        click.echo("\t".join(printable(c) for c in (s.email, s.status, s.name, ";".join(s.topics))))
 
 
 @subscribers.command(context_settings=CONTEXT)
@@ -266,9 +268,15 @@ def import_(list_name: str | None, file: Path, dry_run: bool, update: bool, as_j
 
 
 def _print_report(report: ImportReport, people: SubscriberList) -> None:
+    """The report, every line printed as plain text: paths, column names and reasons come
+    from files (no rich markup, control characters escaped)."""
     console = Console(highlight=False, soft_wrap=True)
+
+    def say(line: str) -> None:
+        console.print(printable(line), markup=False)
+
     verb = "would be" if report.dry_run else "were"
-    table = Table(title=f"{report.source} -> {people.path}", show_header=True)
+    table = Table(title=Text(printable(f"{report.source} -> {people.path}")), show_header=True)
     table.add_column("rows")
     table.add_column("count", justify="right")
     for label, n in (
@@ -281,19 +289,18 @@ def _print_report(report: ImportReport, people: SubscriberList) -> None:
         table.add_row(label, str(n))
     console.print(table)
     for r in report.invalid:
-        console.print(f"invalid: {report.source}: line {r.line}: {r.reason}", markup=False)
+        say(f"invalid: {report.source}: line {r.line}: {r.reason}")
     for line, first in report.duplicate_lines[:20]:
-        console.print(f"duplicate: line {line} repeats line {first}", markup=False)
+        say(f"duplicate: line {line} repeats line {first}")
     for line, email, status in report.not_resubscribed:
-        console.print(
+        say(
             f"not resubscribed: line {line}: {email} is {status} "
-            "(use `digest subscribers resubscribe` if they asked)",
-            markup=False,
+            "(use `digest subscribers resubscribe` if they asked)"
         )
     if report.ignored_columns:
-        console.print("columns not imported: " + ", ".join(report.ignored_columns), markup=False)
+        say("columns not imported: " + ", ".join(report.ignored_columns))
     if report.dry_run:
-        console.print(f"Dry run: nothing {verb} written.", markup=False)
+        say(f"Dry run: nothing {verb} written.")
 
 
 @subscribers.command(context_settings=CONTEXT)

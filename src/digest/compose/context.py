@@ -12,6 +12,7 @@ import jinja2
 
 from ..config import ComposeSettings
 from ..models import Article, Digest
+from ..text import TITLE_CHARS, line, shorten, visible
 from .personalise import reader_slots
 from .templates import render_string
 
@@ -100,18 +101,30 @@ def build_context(
     )
 
 
+NAME_CHARS = 100
+PARAGRAPH_CHARS = 2_000
+"""What a story may show at most, whatever its source sent: a headline is a line, a lead
+paragraph a paragraph (the lead's word budget cannot cut one huge word)."""
+
+
 def _view(a: Article) -> ArticleView:
+    title = _shown(a.title, TITLE_CHARS)
     return ArticleView(
-        title=a.title,
+        title=title,
         url=a.url,
-        source=a.source,
-        author=a.author,
+        source=_shown(a.source, NAME_CHARS),
+        author=_shown(a.author, NAME_CHARS) if a.author else None,
         published=a.published.isoformat() if a.published else None,
-        lead=a.lead,
+        lead=tuple(shorten(visible(p), PARAGRAPH_CHARS) for p in a.lead),
         image=a.image,
-        image_alt=a.image_alt or a.title,
+        image_alt=_shown(a.image_alt, TITLE_CHARS) if a.image_alt else title,
     )
 
 
+def _shown(text: str, limit: int) -> str:
+    return shorten(line(text), limit)
+
+
 def _one_line(s: str) -> str:
-    return " ".join(s.split())
+    """Subject, preheader and reason: one visible line (no bidi overrides in a Subject)."""
+    return line(s)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ..models import Entry
+from ..text import title_line
 from ..urls import canonical_url
 from .identity import item_id, item_key
 from .sanitise import FeedText, inline_text
@@ -47,8 +48,11 @@ class RawItem:
 
 
 def clean_title(title: Any) -> str | None:
-    """Plain text: feed titles may hold markup, entities, even scripts."""
-    return (inline_text(title) or None) if isinstance(title, str) else None
+    """Plain text: feed titles may hold markup, entities, even scripts, and invisible or
+    direction-changing characters, and be of any length (see `text.title_line`)."""
+    if not isinstance(title, str):
+        return None
+    return title_line(inline_text(title)) or None
 
 
 def _title_from_text(paragraphs: tuple[str, ...], words: int = 10) -> str | None:

@@ -164,10 +164,9 @@ def _text_to_datetime(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value.strip():
         return None
     try:
-        dt = parsedate_to_datetime(value.strip())
+        return as_utc(parsedate_to_datetime(value.strip()))
     except (TypeError, ValueError, IndexError):
         return None
-    return as_utc(dt)
 
 
 def _entry_date(e: Any) -> datetime | None:

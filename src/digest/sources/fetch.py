@@ -15,6 +15,7 @@ import functools
 import logging
 import ssl
 import time
+import urllib.request
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import httpx
 
 from .. import __version__
 from ..urls import redact
+from .guard import Guard, NotPublic
 
 __all__ = [
     "FEED_ACCEPT",
@@ -60,6 +62,8 @@ PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 # Only what `_Inflater` can decode in bounded steps (httpx would also offer br and zstd).
 ACCEPT_ENCODING = "gzip, deflate"
 _PIECE = 64 * 1024
+_PRIVATE_OK = "digest_private_ok"
+"""A request extension (httpx passes it along redirects): the source may reach private hosts."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,14 @@ class _Inflater:
                 break
 
 
+def _proxied(url: httpx.URL) -> bool:
+    """Whether httpx sends this request through a proxy from the environment."""
+    proxies = urllib.request.getproxies()
+    if url.scheme not in proxies and "all" not in proxies:
+        return False
+    return not urllib.request.proxy_bypass(url.host)
+
+
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
     """Loading the CA bundle takes ~60 ms; do it once per process, not once per run."""
@@ -170,6 +182,7 @@ class Fetcher:
         self.limits = limits or FetchLimits()
         self._slots = asyncio.Semaphore(self.limits.concurrency)
         self._client: httpx.AsyncClient | None = None
+        self.guard = Guard()
 
     async def __aenter__(self) -> Fetcher:
         lim = self.limits
@@ -184,8 +197,23 @@ class Fetcher:
             limits=httpx.Limits(
                 max_connections=lim.concurrency, max_keepalive_connections=lim.concurrency
             ),
+            event_hooks={"request": [self._before], "response": [self._after]},
         )
         return self
+
+    async def _before(self, request: httpx.Request) -> None:
+        """Every request, redirects too: only public hosts, unless the source is private."""
+        if not request.extensions.get(_PRIVATE_OK):
+            await self.guard.check(str(request.url))
+
+    async def _after(self, response: httpx.Response) -> None:
+        """The address really connected to, in case the name resolved differently this time.
+        Through a proxy (HTTP_PROXY and the like) that is the proxy, which resolved the name."""
+        request = response.request
+        if not request.extensions.get(_PRIVATE_OK) and not _proxied(request.url):
+            stream = response.extensions.get("network_stream")
+            peer = stream.get_extra_info("server_addr") if stream is not None else None
+            self.guard.check_peer(response.request.url.host, peer)
 
     async def __aexit__(
         self,
@@ -204,11 +232,14 @@ class Fetcher:
         last_modified: str | None = None,
         accept: str = FEED_ACCEPT,
         keep_partial: bool = False,
+        source_url: str | None = None,
     ) -> Fetched:
         """GET `url`, conditionally when a validator is given. Never raises for network trouble.
 
         A body over the size cap is an error; with `keep_partial` what arrived up to the cap
-        comes back with it (an article's text sits near the top of its page)."""
+        comes back with it (an article's text sits near the top of its page). `url` and every
+        redirect must be on public hosts, unless `source_url` (the configured source the
+        request is for) is itself on a private host (see `guard`)."""
         assert self._client is not None, "use Fetcher as an async context manager"
         headers = {"Accept": accept, "Accept-Encoding": ACCEPT_ENCODING}
         for name, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified)):
@@ -216,15 +247,18 @@ class Fetcher:
             # would fail every later request; without it the GET is simply unconditional.
             if value and value.isascii() and value.isprintable():
                 headers[name] = value
+        private_ok = source_url is not None and await self.guard.is_private(source_url)
         async with self._slots:
             start = time.perf_counter()
             try:
                 async with asyncio.timeout(self.limits.deadline):
-                    result = await self._get(url, headers, keep_partial)
+                    result = await self._get(url, headers, keep_partial, private_ok)
             except TimeoutError:
                 result = Fetched(
                     url, url, None, error=f"no complete answer within {self.limits.deadline:g} s"
                 )
+            except NotPublic as exc:
+                result = Fetched(url, url, None, error=str(exc))
             except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
                 result = Fetched(url, url, None, error=self._describe(exc))
             seconds = time.perf_counter() - start
@@ -239,10 +273,15 @@ class Fetcher:
             seconds,
         )
 
-    async def _get(self, url: str, headers: dict[str, str], keep_partial: bool) -> Fetched:
+    async def _get(
+        self, url: str, headers: dict[str, str], keep_partial: bool, private_ok: bool
+    ) -> Fetched:
         assert self._client is not None
         cap = self.limits.max_bytes
-        async with self._client.stream("GET", url, headers=headers) as response:
+        extensions = {_PRIVATE_OK: private_ok}
+        async with self._client.stream(
+            "GET", url, headers=headers, extensions=extensions
+        ) as response:
             final = str(response.url)
             got = {k.lower(): v for k, v in response.headers.items()}
             status = response.status_code

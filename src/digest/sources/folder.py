@@ -18,13 +18,16 @@ import yaml
 
 from ..errors import SourceError
 from ..models import Article
-from ..text import as_utc, paragraphs, parse_iso, word_count
+from ..text import as_utc, paragraphs, parse_iso, title_line, word_count
 from .extract import extract_html
+from .fetch import human_size
 from .identity import item_id, item_key
 
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+MAX_FILE_BYTES = 5 * 1024 * 1024
+"""An article is a few KB of text and a saved page a few hundred; 5 MB is neither."""
 
 
 def read_folder(folder: Path, source: str) -> list[Article]:
@@ -52,11 +55,18 @@ def _article_files(folder: Path) -> Iterator[Path]:
 
 
 def read_article(path: Path, source: str | None = None) -> Article:
-    """One article file. Raises SourceError naming the file if it is unreadable or empty."""
+    """One article file. Raises SourceError naming the file if it is unreadable, empty, or over
+    `MAX_FILE_BYTES` (a file that grows, or a device, cannot fill the memory either)."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise SourceError(f"{path}: cannot read it ({exc.strerror})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise SourceError(
+            f"{path}: over the {human_size(MAX_FILE_BYTES)} cap for an article file; not read",
+            "Keep just the article in the file (a saved page's images and scripts can go).",
+        )
     suffix = path.suffix.lower()
     source = source or path.parent.name
     if suffix in (".html", ".htm"):
@@ -143,7 +153,7 @@ def _article(
     return Article(
         # Keyed by the URL the file names, else by its folder and name (`identity`).
         id=item_id(item_key(url=str(url) if url else None, file=f"{path.parent.name}/{path.name}")),
-        title=title.strip(),
+        title=title_line(title),
         source=source,
         url=str(url) if url else None,
         published=published,
@@ -157,8 +167,11 @@ def _article(
 def _as_datetime(value: Any, path: Path) -> datetime:
     """The front matter's or page's date, else the file's modification time, always in UTC."""
     if isinstance(value, date):  # a datetime is a date too
-        return as_utc(value)
-    if isinstance(value, str) and value.strip():
+        try:
+            return as_utc(value)
+        except ValueError as exc:
+            log.warning("%s: date %s; using the file's time", path, exc)
+    elif isinstance(value, str) and value.strip():
         parsed = parse_iso(value)
         if parsed is not None:
             return parsed

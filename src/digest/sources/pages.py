@@ -16,8 +16,9 @@ from email.message import Message
 from urllib.parse import urlsplit
 
 from ..errors import SourceError
-from ..models import Article, PageText
+from ..models import Article, Item, PageText
 from ..state.cache import CachedPage, PageCache
+from ..text import title_line
 from ..urls import http_url
 from .extract import extract_html
 from .fetch import PAGE_ACCEPT, Fetched, Fetcher, FetchLimits
@@ -69,7 +70,7 @@ def fetch_article(
 
 async def _get(url: str, limits: FetchLimits) -> Fetched:
     async with Fetcher(limits) as fetcher:
-        return await fetcher.get(url, accept=PAGE_ACCEPT, keep_partial=True)
+        return await fetcher.get(url, accept=PAGE_ACCEPT, keep_partial=True, source_url=url)
 
 
 def _charset(content_type: str) -> str | None:
@@ -89,7 +90,7 @@ def article_from_html(html: bytes | str, url: str | None, source: str) -> Articl
             "Check that the address is an article, not a home or index page.",
         )
     link = url or page.url
-    title = (page.title or _title_from_url(link) or "Untitled").strip()
+    title = title_line(page.title or _title_from_url(link) or "") or "Untitled"
     return Article(
         id=item_id(item_key(url=link, title=title, text="\n".join(page.paragraphs))),
         title=title,
@@ -132,11 +133,16 @@ class PageReader:
         self.cache = cache
         self.now = now
 
-    async def __call__(self, url: str, canonical: str) -> PageText | str:
-        """The page's text, or why it could not be had (an HTTP error, not a web page)."""
+    async def __call__(self, item: Item) -> PageText | str:
+        """The text of the item's page, or why it could not be had (an HTTP error, not a web
+        page, a private host that the item's source may not reach)."""
+        url, canonical = item.article.url, item.canonical
+        if url is None or canonical is None:
+            return "no link to follow"
         cached = self.cache.get(canonical)
         if cached is None:
-            r = await self.fetcher.get(url, accept=PAGE_ACCEPT)
+            source_url = item.source.location if item.source.is_remote else None
+            r = await self.fetcher.get(url, accept=PAGE_ACCEPT, source_url=source_url)
             reason = r.error
             if reason is None and not r.ok:
                 reason = f"HTTP {r.status}"

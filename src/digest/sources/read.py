@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..config import SourceConfig
-from ..errors import SourceError
+from ..errors import DigestError, SourceError
 from ..models import Article, Entry, Item, SourceHealth, SourceRead
 from ..state.cache import FeedCache
 from ..state.health import HealthLog
@@ -54,6 +55,8 @@ async def read_sources(
         nonlocal done
         try:
             read = await read_source(source, run)
+        except (sqlite3.Error, DigestError):
+            raise  # the state failing is the whole run's problem, said once (`open_state`)
         except Exception as exc:  # a bug must not cost the other sources their items
             log.exception("reading %s failed", source.label)
             read = _failed(
@@ -141,7 +144,9 @@ async def _read_remote(source: SourceConfig, run: Reading) -> SourceRead:
         redact(url),
         redact(result.feed_url),
     )
-    linked = await fetch_feed(result.feed_url, run.fetcher, run.feeds, run.now, follow_links=False)
+    linked = await fetch_feed(
+        result.feed_url, run.fetcher, run.feeds, run.now, follow_links=False, source_url=url
+    )
     assert isinstance(linked, FeedResult)  # follow_links=False never gives a LinkedFeed
     return _from_entries(run, source, linked, feed_url=result.feed_url)
 

@@ -43,20 +43,29 @@ def fetch_hint(r: Fetched) -> str:
         return "check that the URL is a feed, not a large file"
     if r.error and ("within" in r.error or "timed out" in r.error):
         return "the site is slow or down; digest tries again next run"
+    if r.error and r.error.startswith("refused:"):
+        return "put a feed on a public host in digest.toml"
     if r.error and r.error.startswith(("cannot connect", "not a", "more than")):
         return "check the feed's URL in digest.toml and the network"
     return "check the feed's URL in digest.toml"
 
 
 async def fetch_feed(
-    url: str, fetcher: Fetcher, cache: FeedCache, now: datetime, follow_links: bool = True
+    url: str,
+    fetcher: Fetcher,
+    cache: FeedCache,
+    now: datetime,
+    follow_links: bool = True,
+    source_url: str | None = None,
 ) -> FeedResult | LinkedFeed:
-    """Fetch and parse one feed URL through the HTTP cache."""
+    """Fetch and parse one feed URL through the HTTP cache. `source_url` is the configured
+    address (default `url`), which decides whether private hosts may be reached."""
     cached = cache.get(url)
     r = await fetcher.get(
         url,
         etag=cached.etag if cached else None,
         last_modified=cached.last_modified if cached else None,
+        source_url=source_url or url,
     )
     if r.not_modified and cached:
         return FeedResult(cached.entries, cached.problems, "304", True)

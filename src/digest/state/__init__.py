@@ -18,9 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-from ..errors import SourceError
 from .cache import PAGE_CACHE_DAYS, CachedFeed, CachedPage, FeedCache, PageCache
-from .db import SCHEMA_VERSION, STATE_FILE, Database
+from .db import SCHEMA_VERSION, STATE_FILE, Database, failure
 from .health import HealthLog
 from .ledger import SentKeys, SentLedger, Sightings
 
@@ -70,14 +69,11 @@ class State:
 
 @contextmanager
 def open_state(state_dir: Path) -> Iterator[State]:
-    """The state database, open for one run. A database that fails under way (a damaged file,
-    tables missing) is a user error naming the file, not a traceback."""
+    """The state database, open for one run. A database that fails under way is a StateError
+    naming the file and saying what to do: free space, fix permissions, wait for a lock, or,
+    for a damaged file only, move it away."""
     with State.open(state_dir) as state:
         try:
             yield state
         except sqlite3.DatabaseError as exc:
-            raise SourceError(
-                f"{state.path}: the state database failed ({exc})",
-                "Move the file away; digest makes a new one (feeds are then fetched in full "
-                "and the sent ledger starts empty).",
-            ) from None
+            raise failure(exc, state.path, "the state database is damaged") from None

@@ -1,15 +1,20 @@
 """The HTTP cache: each feed's validators *and the entries parsed from its last full answer*,
 so a 304 gives back the same entries (items not yet sent are never lost); and the text of
-article pages fetched for teaser items, so a page is fetched once (kept `PAGE_CACHE_DAYS`)."""
+article pages fetched for teaser items, so a page is fetched once (kept `PAGE_CACHE_DAYS`).
+
+A row this version cannot use (another version wrote it, or a hand edit) is a cache miss: the
+feed or page is fetched in full again, which loses nothing."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from ..models import Entry
-from .db import Database, stamp
+from .db import Database, parse_stamp, stamp
 
 __all__ = ["PAGE_CACHE_DAYS", "CachedFeed", "CachedPage", "FeedCache", "PageCache"]
 
@@ -54,24 +59,7 @@ class FeedCache:
             "entries FROM http_cache WHERE url = ?",
             (url,),
         ).fetchone()
-        if row is None:
-            return None
-        try:
-            entries = tuple(Entry.from_json(e) for e in json.loads(row[8]))
-            problems = tuple(json.loads(row[7]))
-        except (ValueError, TypeError, KeyError):
-            return None  # written by an incompatible version: fetch the feed in full again
-        return CachedFeed(
-            url=row[0],
-            etag=row[1],
-            last_modified=row[2],
-            body_hash=row[3],
-            fetched_at=datetime.fromisoformat(row[4]),
-            title=row[5],
-            format=row[6] or "",
-            problems=problems,
-            entries=entries,
-        )
+        return None if row is None else _feed(row)
 
     def put(self, feed: CachedFeed) -> None:
         with self.db.tx() as c:
@@ -102,11 +90,12 @@ class PageCache:
         row = self.db.conn.execute(
             "SELECT url, fetched_at, title, paragraphs, image FROM pages WHERE url = ?", (url,)
         ).fetchone()
-        if row is None:
+        if row is None or not _texts(row[2], row[4]):
             return None
-        return CachedPage(
-            row[0], datetime.fromisoformat(row[1]), row[2], tuple(json.loads(row[3])), row[4]
-        )
+        fetched_at, paragraphs = parse_stamp(row[1]), _strings(row[3])
+        if fetched_at is None or paragraphs is None:
+            return None
+        return CachedPage(row[0], fetched_at, row[2], paragraphs, row[4])
 
     def put(self, page: CachedPage) -> None:
         """Store a page, and forget pages older than `PAGE_CACHE_DAYS`."""
@@ -124,3 +113,44 @@ class PageCache:
                     page.image,
                 ),
             )
+
+
+def _feed(row: Sequence[Any]) -> CachedFeed | None:
+    """A `http_cache` row, or None (a miss) if any of it is not what `put` writes."""
+    fetched_at, problems = parse_stamp(row[4]), _strings(row[7])
+    if fetched_at is None or problems is None or not _texts(*row[1:4], row[5], row[6]):
+        return None
+    try:
+        raw = json.loads(row[8])
+        entries = tuple(Entry.from_json(e) for e in raw) if isinstance(raw, list) else None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if entries is None or any(e.published and e.published.tzinfo is None for e in entries):
+        return None  # a time without its zone would fail later, when compared
+    return CachedFeed(
+        url=row[0],
+        etag=row[1],
+        last_modified=row[2],
+        body_hash=row[3],
+        fetched_at=fetched_at,
+        title=row[5],
+        format=row[6] or "",
+        problems=problems,
+        entries=entries,
+    )
+
+
+def _texts(*values: object) -> bool:
+    """Whether each value is text or NULL, as stored."""
+    return all(v is None or isinstance(v, str) for v in values)
+
+
+def _strings(value: object) -> tuple[str, ...] | None:
+    """A stored JSON list of strings, or None if the value is not one."""
+    try:
+        items = json.loads(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        return None
+    return tuple(items)

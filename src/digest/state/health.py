@@ -3,12 +3,16 @@ and when it last succeeded (a failure keeps the time of the last success)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from collections.abc import Sequence
+from typing import Any
 
 from ..models import SourceHealth
-from .db import Database, stamp, unstamp
+from .db import Database, parse_stamp, stamp
 
 __all__ = ["HealthLog"]
+
+log = logging.getLogger(__name__)
 
 _COLUMNS = (
     "name, kind, location, checked_at, status, last_success, items, missing_dates, teasers, "
@@ -23,14 +27,21 @@ class HealthLog:
         self.db = db
 
     def record(self, h: SourceHealth) -> None:
-        """Store how a source did; a failure keeps the time of the last success."""
+        """Store how a source did; a failure keeps the time of the last success (if the stored
+        one is a time: a hand-edited one is written over, so the row heals)."""
         with self.db.tx() as c:
+            last = h.last_success
+            if last is None:
+                row = c.execute(
+                    "SELECT last_success FROM source_health WHERE location = ?", (h.location,)
+                ).fetchone()
+                last = parse_stamp(row[0]) if row else None
             c.execute(
                 f"INSERT INTO source_health ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (location) DO UPDATE SET name = excluded.name, "
                 "kind = excluded.kind, checked_at = excluded.checked_at, "
                 "status = excluded.status, "
-                "last_success = coalesce(excluded.last_success, source_health.last_success), "
+                "last_success = excluded.last_success, "
                 "items = excluded.items, missing_dates = excluded.missing_dates, "
                 "teasers = excluded.teasers, feed_url = excluded.feed_url, "
                 "problem = excluded.problem",
@@ -40,7 +51,7 @@ class HealthLog:
                     h.location,
                     stamp(h.checked_at),
                     h.status,
-                    stamp(h.last_success) if h.last_success else None,
+                    stamp(last) if last else None,
                     h.items,
                     h.missing_dates,
                     h.teasers,
@@ -63,17 +74,39 @@ class HealthLog:
         )
         out = {}
         for row in rows:
-            out[row[2]] = SourceHealth(
-                name=row[0],
-                kind=row[1],
-                location=row[2],
-                checked_at=datetime.fromisoformat(row[3]),
-                status=row[4],
-                last_success=unstamp(row[5]),
-                items=row[6],
-                missing_dates=row[7],
-                teasers=row[8],
-                feed_url=row[9],
-                problem=row[10],
-            )
+            health = self._health(row)
+            if health is not None:
+                out[row[2]] = health
         return out
+
+    def _health(self, row: Sequence[Any]) -> SourceHealth | None:
+        """A row, or None (with a warning naming it) when a time in it is not one: a hand edit.
+        The source's next reading writes the row anew, so only its last success is lost."""
+        checked_at = parse_stamp(row[3])
+        last_success = parse_stamp(row[5])
+        if checked_at is None or (row[5] is not None and last_success is None):
+            column, value = (
+                ("checked_at", row[3]) if checked_at is None else ("last_success", row[5])
+            )
+            log.warning(
+                "%s: table source_health, column %s holds %r, which is not a time; the row of "
+                "%s is ignored and written anew",
+                self.db.path,
+                column,
+                value,
+                row[2],
+            )
+            return None
+        return SourceHealth(
+            name=row[0],
+            kind=row[1],
+            location=row[2],
+            checked_at=checked_at,
+            status=row[4],
+            last_success=last_success,
+            items=row[6],
+            missing_dates=row[7],
+            teasers=row[8],
+            feed_url=row[9],
+            problem=row[10],
+        )

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from .db import Database, stamp, unstamp
+from .db import Database, stamp
 
 __all__ = ["SentKeys", "SentLedger", "Sightings"]
 
@@ -46,11 +46,10 @@ class SentLedger:
             )
 
     def last_sent(self, list_name: str) -> datetime | None:
-        """When the list's latest issue went out, or None if it never has."""
-        row = self.db.conn.execute(
-            "SELECT max(sent_at) FROM issues WHERE list = ?", (list_name,)
-        ).fetchone()
-        return unstamp(row[0])
+        """When the list's latest issue went out, or None if it never has. Every issue's time
+        is read (one a day), so a hand-edited one is named however it sorts."""
+        rows = self.db.conn.execute("SELECT sent_at FROM issues WHERE list = ?", (list_name,))
+        return max((self.db.read_time(r[0], "issues", "sent_at") for r in rows), default=None)
 
     def sent_keys(self, list_name: str) -> SentKeys:
         """The ids of every item sent to this list, and their canonical URLs where known."""
@@ -95,5 +94,5 @@ class Sightings:
             for i, first in self.db.conn.execute(
                 f"SELECT id, first_seen FROM items WHERE id IN ({marks})", chunk
             ):
-                seen[i] = datetime.fromisoformat(first)
+                seen[i] = self.db.read_time(first, "items", "first_seen")
         return seen

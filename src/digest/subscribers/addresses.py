@@ -6,6 +6,11 @@ pattern email-validator tries first) joined to a domain that email-validator its
 normalised once and that is then remembered. Everything else (quoted or international local
 parts, role names such as `postmaster`, very long addresses, any doubt) goes to the validator
 in full. `tests/test_subscribers_addresses.py` checks that both paths give the same answers.
+
+One rule is digest's own: a local part (before the @) over 64 octets is refused. RFC 5321 sets
+that limit and mail servers and SendGrid enforce it; email-validator checks it only in strict
+mode, which would also change other answers. Which unusual forms are refused or accepted, and
+why, is written down in docs/subscribers.md.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ _PLAIN = re.compile(rf"([{_ATEXT}]+(?:\.[{_ATEXT}]+)*)@([^@\s\"\[\]]+)\Z")
 # Local parts email-validator lower-cases (RFC 2142); these take the slow path.
 _ROLE_NAMES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
 _MAX_OCTETS = 254  # the validator's limit for the whole address, in UTF-8 octets
+_MAX_LOCAL_OCTETS = 64  # RFC 5321 4.5.3.1.1, in UTF-8 octets (SMTPUTF8 counts octets too)
 
 
 class InvalidAddress(ValueError):
@@ -38,11 +44,11 @@ def normalise(address: str) -> str:
     if m is not None and m.group(1).lower() not in _ROLE_NAMES:
         local = m.group(1)
         checked = _domain(m.group(2))
-        if checked is not None:
+        if checked is not None and len(local) <= _MAX_LOCAL_OCTETS:
             domain, longest = checked
             if len(local) + 1 + max(longest, len(m.group(2).encode())) <= _MAX_OCTETS:
                 return f"{local}@{domain}"
-    return _full(text)
+    return _check_local(_full(text))
 
 
 def key(address: str) -> str:
@@ -59,6 +65,17 @@ def _domain(domain: str) -> tuple[str, int] | None:
     except EmailNotValidError:
         return None
     return v.domain, max(len(v.domain.encode()), len(v.ascii_domain))
+
+
+def _check_local(address: str) -> str:
+    """The normalised address, unless its local part is longer than servers take."""
+    octets = len(address.rpartition("@")[0].encode())
+    if octets > _MAX_LOCAL_OCTETS:
+        raise InvalidAddress(
+            f"The email address is too long before the @-sign ({octets} octets; at most "
+            f"{_MAX_LOCAL_OCTETS} are allowed, and mail servers refuse longer ones)."
+        )
+    return address
 
 
 @lru_cache(maxsize=4096)

@@ -5,6 +5,7 @@ not change byte for byte as it was."""
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -105,13 +106,39 @@ def records(f: IO[str], dialect: Dialect, keep_raw: bool = True) -> Iterator[Rec
         except csv.Error as exc:
             raw = "".join(buf)
             buf.clear()
-            yield Record(start, raw, [], f"broken quoting ({exc}); check the quotes on this row")
+            yield Record(start, raw, [], _unreadable(exc))
             start = reader.line_num + 1
             continue
         raw = "".join(buf) if keep_raw else ""
         buf.clear()
         yield Record(start, raw, fields)
         start = reader.line_num + 1
+
+
+def cell_limit() -> int:
+    """The most characters one cell may hold: longer ones make a row unreadable."""
+    return csv.field_size_limit()
+
+
+def _unreadable(exc: csv.Error) -> str:
+    """Why the csv module could not read a record, said so that a person can fix it."""
+    if "field larger than field limit" in str(exc):
+        return (
+            f"field too large: a cell is over {cell_limit()} characters, the most one cell may "
+            "hold; shorten it (a quote left open can also make a cell run on)"
+        )
+    return f"broken quoting ({exc}); check the quotes on this row"
+
+
+def lenient_fields(raw: str, dialect: Dialect) -> list[str]:
+    """The fields of an unreadable record's raw text as a lenient reader sees them (quotes in
+    the middle of a cell taken as text), or [] if even that fails: enough to tell which
+    address a broken row is about."""
+    try:
+        reader = csv.reader(io.StringIO(raw, newline=""), delimiter=dialect.delimiter)
+        return next(reader, [])
+    except csv.Error:
+        return []
 
 
 def parsed(
@@ -170,9 +197,11 @@ class RowWriter:
 
 
 @contextmanager
-def atomic_write(path: Path, bom: bool = False) -> Iterator[IO[str]]:
+def atomic_write(
+    path: Path, bom: bool = False, before_replace: Callable[[], None] | None = None
+) -> Iterator[IO[str]]:
     """A CSV file written whole or not at all (see `fsutil.atomic_open`), with its BOM kept."""
-    with atomic_open(path, "w", encoding="utf-8", newline="") as out:
+    with atomic_open(path, "w", encoding="utf-8", newline="", before_replace=before_replace) as out:
         if bom:
             out.write(BOM)
         yield out

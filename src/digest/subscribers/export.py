@@ -1,7 +1,12 @@
 """Exporting a list for a spreadsheet: every cell that a spreadsheet would run as a formula
 (one starting with `=`, `+`, `-`, `@`, a tab or a carriage return, also after leading spaces
-or a double quote) gets a leading `'`, so an
-exported file cannot run formulas (OWASP's advice on CSV injection)."""
+or a double quote) gets a leading `'`, so an exported file cannot run formulas (OWASP's advice
+on CSV injection).
+
+An export must import back to the same list, so `unneutralise` undoes it: it drops a leading
+`'` only where the rest would have been neutralised. For that to be exact, a cell that itself
+starts with `'` and then such a formula start (`'-x@example.com`, a valid address) gets one
+more `'` on export; a spreadsheet still shows it as text."""
 
 from __future__ import annotations
 
@@ -21,10 +26,20 @@ _SKIPPED = ' \t\r\n"'
 
 def neutralise(cell: str) -> str:
     """`=HYPERLINK(...)` -> `'=HYPERLINK(...)`, and so for ` =1+1` and `"=1+1`, which some
-    spreadsheets also run; other cells are returned as they are."""
-    if cell.startswith(FORMULA_STARTS) or cell.lstrip(_SKIPPED).startswith(FORMULA_SIGNS):
-        return "'" + cell
-    return cell
+    spreadsheets also run, and for `'=1` (see above); other cells are returned as they are."""
+    return "'" + cell if _needs_quote(cell) else cell
+
+
+def unneutralise(cell: str) -> str:
+    """What `neutralise` was given: `'=HYPERLINK(...)` -> `=HYPERLINK(...)`, `''-x` -> `'-x`;
+    a `'` before anything else is part of the cell (`'Tis`, `o'brien`) and stays."""
+    return cell[1:] if cell.startswith("'") and _needs_quote(cell[1:]) else cell
+
+
+def _needs_quote(cell: str) -> bool:
+    """A formula start, or one already behind `'`s (which must survive the round trip)."""
+    rest = cell.lstrip("'")
+    return rest.startswith(FORMULA_STARTS) or rest.lstrip(_SKIPPED).startswith(FORMULA_SIGNS)
 
 
 def export_rows(

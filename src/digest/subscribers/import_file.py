@@ -4,7 +4,10 @@ listmonk, or any CSV with an email column, into checked Subscriber rows.
 The delimiter (`,` `;` or tab, or Excel's `sep=` line), byte-order mark and line endings are
 detected; the header is matched loosely (`Email Address`, `E-mail`, `First Name` + `Last Name`,
 `OPTIN_TIME`, listmonk's `created_at` and `enabled`/`blocklisted` statuses, Mailchimp's
-`UNSUB_TIME` and `CLEAN_TIME`). Each bad row is kept with its physical line and reason.
+`UNSUB_TIME` and `CLEAN_TIME`). The `'` a spreadsheet-safe export (digest's own, and others
+that follow OWASP) puts before a formula-like cell is taken off again (`export.unneutralise`).
+Each bad row is kept with its physical line and reason; a name or topic that is not one line
+of plain text (`plaintext`) is one.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import IO
 from ..errors import SubscriberError
 from .addresses import InvalidAddress, normalise
 from .csvfile import Dialect, Record, first_bad_utf8_line, open_text, parsed, records
+from .export import unneutralise
 from .model import (
     BOUNCED,
     COMPLAINED,
@@ -36,6 +40,7 @@ from .model import (
     parse_time,
     parse_timezone,
 )
+from .plaintext import check_plain, printable
 from .spill import Spill
 
 # Header names, lower-cased with everything but letters and digits removed, by field.
@@ -117,7 +122,8 @@ def read_source(
     try:
         with f:
             it = records(f, dialect, keep_raw=False)
-            mapper = _Mapper(path, _header(path, it).fields, keep_columns)
+            header = [unneutralise(h) for h in _header(path, it).fields]
+            mapper = _Mapper(path, header, keep_columns)
             src.columns, src.ignored = mapper.used, mapper.ignored
             size = path.stat().st_size
             for rec, sub, error in parsed(it, mapper.subscriber):
@@ -197,7 +203,7 @@ class _Mapper:
                     break
         if "email" not in self.index:
             raise SubscriberError(
-                f"{path}: line 1: no email column (the header has: {', '.join(header)})",
+                f"{path}: line 1: no email column (the header has: {printable(', '.join(header))})",
                 "Name the column with the addresses `email` (or `Email Address`, `E-mail`).",
             )
         taken = set(self.index.values())
@@ -208,7 +214,7 @@ class _Mapper:
         self.pos = {fld: self.index.get(fld, self.n) for fld in ALIASES}
 
     def subscriber(self, fields: list[str]) -> Subscriber:
-        row = fit(fields, self.n)
+        row = [unneutralise(c) if c[:1] == "'" else c for c in fit(fields, self.n)]
         p = self.pos
         raw_email = row[p["email"]].strip()
         if not raw_email:
@@ -217,8 +223,8 @@ class _Mapper:
             email = normalise(raw_email)
         except InvalidAddress as exc:
             raise ValueError(f"email {raw_email!r}: {exc}") from None
-        name = row[p["name"]].strip() or " ".join(
-            x for x in (row[p["first_name"]].strip(), row[p["last_name"]].strip()) if x
+        name = self._plain("name", row) or " ".join(
+            x for x in (self._plain("first_name", row), self._plain("last_name", row)) if x
         )
         subscribed_at = self._check("subscribed_at", parse_time, row[p["subscribed_at"]])
         unsubscribed_at = self._check("unsubscribed_at", parse_time, row[p["unsubscribed_at"]])
@@ -231,7 +237,7 @@ class _Mapper:
                 "changed_at", parse_time, row[p["changed_at"]]
             )
         tz = self._check("timezone", parse_timezone, row[p["timezone"]])
-        topics = _topics(row[p["topics"]].strip())
+        topics = _topics(self._plain("topics", row))
         extra = {h: row[i] for i, h in self.keep.items()} if self.keep else None
         return Subscriber(
             email=email,
@@ -243,6 +249,10 @@ class _Mapper:
             timezone=_shared(tz),
             extra=MappingProxyType(extra) if extra else EMPTY_EXTRA,
         )
+
+    def _plain(self, fld: str, row: list[str]) -> str:
+        """A free-text cell, stripped; raises ValueError if it is not one line of plain text."""
+        return check_plain(self.used.get(fld, fld), row[self.pos[fld]].strip())
 
     def _check(self, fld: str, check: Callable[[str], T], text: str) -> T:
         """`check` the cell, naming the source's column if it is bad."""

@@ -1,22 +1,33 @@
 """One list's CSV file as `SubscriberList` changes it: opened with its layout and dialect,
 locked on `<file>.lock`, and rewritten in one streamed pass into a temp file that replaces it.
 
-A visitor sees every row and returns `KEEP` (its bytes are copied as they were), `DROP`, or a
-changed `Subscriber`; a file with a broken row is never rewritten, the change is refused naming
-every bad line. Merging an import (`merge`) uses the same pass.
+A `Change` sees every row (`visit` returns `KEEP`: its bytes are copied as they were, `DROP`,
+or a changed `Subscriber`) and then gives the rows to append (`tail`); a file with a broken row
+is never rewritten, the change is refused naming every bad line. Merging an import (`merge`)
+uses the same pass.
+
+The file may be edited by hand while a change runs. An editor or a spreadsheet saves by
+renaming a new file over the list; a rename of ours after it would throw that edit away. So
+right before the rename, the change checks that the path still holds the version it read
+(`FileVersion`); if not, it drops its result and runs again, from a fresh `Change`, on the
+new content, up to `ATTEMPTS` times, then refuses. (A save in the microseconds between that
+check and the rename can still be lost: no file system offers a rename-if-unchanged.)
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol, TypeVar
 
 from filelock import FileLock, Timeout
 
 from ..errors import SubscriberError
+from ..fsutil import FileVersion, real_path, temp_files
 from .csvfile import (
     Dialect,
     Record,
@@ -29,16 +40,36 @@ from .csvfile import (
     strip_newline,
 )
 from .model import COLUMNS, Subscriber
+from .plaintext import printable
 from .rows import Layout
 
-__all__ = ["DROP", "KEEP", "ListFile", "Problem", "Visitor", "describe"]
+__all__ = ["ATTEMPTS", "DROP", "KEEP", "Change", "ListFile", "Problem", "describe"]
+
+log = logging.getLogger(__name__)
 
 KEEP = object()
 """Returned by a visitor: leave the row exactly as it is."""
 DROP = object()
 """Returned by a visitor: delete the row."""
 
-Visitor = Callable[[Subscriber, Record], object]
+ATTEMPTS = 5
+"""How many times a change is tried on a file that keeps being replaced before it refuses."""
+
+
+class Change(Protocol):
+    """One attempt at a change. It may note what it sees (the rows it changed, a report):
+    a fresh one is made for each attempt, so a redo never counts the last attempt's rows."""
+
+    def visit(self, sub: Subscriber, rec: Record) -> object:
+        """`KEEP`, `DROP` or the changed subscriber, for each readable row in file order."""
+        ...
+
+    def tail(self) -> Iterable[Subscriber]:
+        """The new rows to append, after every row was visited; may raise SubscriberError."""
+        ...
+
+
+C = TypeVar("C", bound=Change)
 
 
 @dataclass(frozen=True)
@@ -67,9 +98,10 @@ class ListFile:
         self.lock_timeout = lock_timeout
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the list's lock on `<file>.lock` (not re-entrant: one change at a time)."""
-        lock = FileLock(str(self.path) + ".lock", timeout=self.lock_timeout)
+    def lock(self, target: Path | None = None) -> Iterator[None]:
+        """Hold the list's lock on `<file>.lock` beside the file (a symlink's target: so every
+        link to one file shares its lock). Not re-entrant: one change at a time."""
+        lock = FileLock(str(target or real_path(self.path)) + ".lock", timeout=self.lock_timeout)
         try:
             with lock:
                 yield
@@ -82,52 +114,95 @@ class ListFile:
 
     def rewrite(
         self,
-        visit: Visitor,
-        tail: Callable[[], Iterable[Subscriber]],
+        start: Callable[[], C],
         columns: list[str],
         dry_run: bool = False,
         skip_if_unchanged: bool = False,
-    ) -> None:
-        """Stream the file through `visit` into a new one, append what `tail` returns, and
-        replace the file, all under the lock. Any bad row aborts before anything is replaced."""
+    ) -> C:
+        """Under the lock, stream the file through a `Change` made by `start()` into a new
+        one, append what its `tail` gives, and replace the file; return that change. If the
+        file was replaced or changed meanwhile, start again on the new content. Any bad row
+        aborts before anything is replaced."""
+        target = real_path(self.path)  # a symlink is written through, and stays a link
         try:
-            with self.lock(), self.open(create=True, keep_raw=True) as opened:
-                layout, dialect, recs = opened
-                target = layout.with_columns(columns)
-                if dry_run:
-                    self._scan(layout, target, recs, visit, tail, None)
-                    return
-                with atomic_write(self.path, bom=dialect.bom) as out:
-                    w = RowWriter(out, dialect)
-                    if target is layout and recs.header_raw is not None:
-                        w.raw(recs.header_raw)
-                        changed = False
-                    else:
-                        w.row(target.header)
-                        changed = True
-                    changed |= self._scan(layout, target, recs, visit, tail, w)
-                    if skip_if_unchanged and not changed:
-                        raise _Unchanged
-        except _Unchanged:
-            pass
+            with self.lock(target):
+                if not dry_run:
+                    self._remove_leftovers(target)
+                for attempt in range(1, ATTEMPTS + 1):
+                    change = start()
+                    if self._attempt(target, change, columns, dry_run, skip_if_unchanged):
+                        return change
+                    log.info(
+                        "%s was replaced or changed while this change was made (attempt %d "
+                        "of %d): doing it again on the new content",
+                        self.path,
+                        attempt,
+                        ATTEMPTS,
+                    )
         except OSError as exc:
             raise SubscriberError(
                 f"{self.path}: cannot write the list ({exc.strerror or exc}); it is unchanged",
                 "Check the folder's permissions and free space.",
             ) from None
+        raise SubscriberError(
+            f"{self.path}: not changed, because the file was replaced or changed {ATTEMPTS} "
+            "times while this command was changing it",
+            "Something keeps saving it (an editor, a spreadsheet, a sync tool?): close it or let "
+            "it finish, then run this again.",
+        )
+
+    def _attempt(
+        self, target: Path, change: Change, columns: list[str], dry_run: bool, skip: bool
+    ) -> bool:
+        """One pass; False if the file is no longer the version it read (nothing written)."""
+        with self.open(create=True, keep_raw=True, at=target) as opened:
+            layout, dialect, recs = opened
+            new_layout = layout.with_columns(columns)
+            if dry_run:
+                self._scan(layout, new_layout, recs, change, None)
+                return True
+
+            def still_the_version_read() -> None:
+                if FileVersion.of_path(target) != recs.version:
+                    raise _ChangedMeanwhile
+
+            try:
+                with atomic_write(target, dialect.bom, still_the_version_read) as out:
+                    w = RowWriter(out, dialect)
+                    if new_layout is layout and recs.header_raw is not None:
+                        w.raw(recs.header_raw)
+                        changed = False
+                    else:
+                        w.row(new_layout.header)
+                        changed = True
+                    changed |= self._scan(layout, new_layout, recs, change, w)
+                    if skip and not changed:
+                        raise _Unchanged
+            except _Unchanged:
+                pass
+            except _ChangedMeanwhile:
+                return False
+        return True
+
+    def _remove_leftovers(self, target: Path) -> None:
+        """Remove the temp files of changes that were killed midway (up to the list's size
+        each). Under the lock no other change of this list is running, so none is in use."""
+        for leftover in temp_files(target):
+            with suppress(OSError):
+                os.unlink(leftover)
+                log.info("removed %s, left by a change that did not finish", leftover)
 
     def _scan(
         self,
         layout: Layout,
-        target: Layout,
+        new_layout: Layout,
         recs: Iterable[Record],
-        visit: Visitor,
-        tail: Callable[[], Iterable[Subscriber]],
+        change: Change,
         w: RowWriter | None,
     ) -> bool:
         problems: list[Problem] = []
         changed = False
-        widen = len(target.header) - len(layout.header)
+        widen = len(new_layout.header) - len(layout.header)
         for rec, sub, error in parsed(recs, layout.parse):
             if error is not None:
                 problems.append(Problem(rec.line, error))
@@ -138,12 +213,12 @@ class ListFile:
                 continue
             if problems:
                 continue  # keep checking, so the error names every bad line
-            action = visit(sub, rec)
+            action = change.visit(sub, rec)
             if w is None:
                 continue
             if action is KEEP:
                 if widen:
-                    pad = len(target.header) - len(rec.fields)
+                    pad = len(new_layout.header) - len(rec.fields)
                     w.raw(strip_newline(rec.raw) + w.dialect.delimiter * pad + w.dialect.newline)
                 else:
                     w.raw(rec.raw)
@@ -151,13 +226,13 @@ class ListFile:
                 changed = True
             else:
                 assert isinstance(action, Subscriber)
-                w.row(target.fields_for(action, sub, rec.fields))
+                w.row(new_layout.fields_for(action, sub, rec.fields))
                 changed = True
         if problems:
             raise self._broken(problems)
-        for new in tail():
+        for new in change.tail():
             if w is not None:
-                w.row(target.fields_for(new))
+                w.row(new_layout.fields_for(new))
                 changed = True
         return changed
 
@@ -168,11 +243,14 @@ class ListFile:
         )
 
     @contextmanager
-    def open(self, create: bool, keep_raw: bool) -> Iterator[tuple[Layout, Dialect, _After]]:
-        """The file's layout, dialect and records after the header. A missing or empty file
-        reads as an empty list with the standard header when `create` is set."""
+    def open(
+        self, create: bool, keep_raw: bool, at: Path | None = None
+    ) -> Iterator[tuple[Layout, Dialect, _After]]:
+        """The file's layout, dialect and records after the header (read from `at`, the
+        file's real path, if given). A missing or empty file reads as an empty list with the
+        standard header when `create` is set."""
         try:
-            f, dialect = open_text(self.path)
+            f, dialect = open_text(at or self.path)
         except FileNotFoundError:
             if not create:
                 raise SubscriberError(
@@ -187,17 +265,18 @@ class ListFile:
         except UnicodeDecodeError:
             raise self._not_utf8() from None
         with f:
+            version = FileVersion.of_file(f)
             try:
                 it, header = _from_the_top(f, dialect, keep_raw)
                 if header is None:
-                    yield Layout(list(COLUMNS)), dialect, _After(None)
+                    yield Layout(list(COLUMNS)), dialect, _After(None, version=version)
                     return
                 layout = self._check_header(header)
 
                 def again() -> Iterator[Record]:
                     return _from_the_top(f, dialect, keep_raw)[0]
 
-                yield layout, dialect, _After(it, header.raw, again)
+                yield layout, dialect, _After(it, header.raw, again, version)
             except UnicodeDecodeError:
                 raise self._not_utf8() from None
 
@@ -208,13 +287,14 @@ class ListFile:
         if "email" not in layout.index:
             raise SubscriberError(
                 f"{self.path}: line {header.line}: the header has no `email` column "
-                f"(it has: {', '.join(header.fields)})",
+                f"(it has: {printable(', '.join(header.fields))})",
                 f"The first line must name the columns, e.g. `{','.join(COLUMNS)}`.",
             )
         dup = layout.duplicates()
         if dup:
+            names = printable(", ".join(dup))
             raise SubscriberError(
-                f"{self.path}: line {header.line}: the header names {', '.join(dup)} twice",
+                f"{self.path}: line {header.line}: the header names {names} twice",
                 "Rename or remove one of them.",
             )
         return layout
@@ -228,18 +308,21 @@ class ListFile:
 
 
 class _After:
-    """The records after the header, carrying the header's raw text for a rewrite; `again()`
-    reads the same open file (so the same version of the list) once more from the top."""
+    """The records after the header, carrying the header's raw text for a rewrite and the
+    `version` of the file they come from (None: there was no file); `again()` reads the same
+    open file (so the same version of the list) once more from the top."""
 
     def __init__(
         self,
         it: Iterator[Record] | None,
         header_raw: str | None = None,
         again: Callable[[], Iterator[Record]] | None = None,
+        version: FileVersion | None = None,
     ) -> None:
         self._it = it if it is not None else iter(())
         self.header_raw = header_raw
         self._again = again
+        self.version = version
 
     def __iter__(self) -> Iterator[Record]:
         return self._it
@@ -264,3 +347,7 @@ def _from_the_top(
 
 class _Unchanged(Exception):
     """Raised inside atomic_write to leave the file untouched when nothing changed."""
+
+
+class _ChangedMeanwhile(Exception):
+    """Raised before the rename when the file is no longer the version the pass read."""

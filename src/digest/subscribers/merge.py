@@ -79,30 +79,53 @@ def merge(
 def _merge(
     target: ListFile, src: Source, path: Path, update: bool, dry_run: bool, at: datetime
 ) -> ImportReport:
-    report = ImportReport(
-        source=path,
+    columns = [
+        c for c in ("name", "status", "unsubscribed_at", "topics", "timezone") if c in src.has
+    ]
+    done = target.rewrite(
+        lambda: Merging(src, path, update, dry_run, at),
+        columns=columns,
         dry_run=dry_run,
-        duplicates=len(src.duplicate_lines),
-        invalid=src.invalid,
-        duplicate_lines=src.duplicate_lines,
-        columns=src.columns,
-        ignored_columns=src.ignored,
+        skip_if_unchanged=True,
     )
-    outcome: dict[str, str] = {}
+    return done.report
 
-    def visit(sub: Subscriber, _rec: Record) -> object:
-        at_offset = src.index.get(sub.key)
+
+class Merging:
+    """One pass of an import over the list (a `listfile.Change`): each row of an address the
+    source has may change; the source's new addresses are appended. `report` says what this
+    pass did, so a pass done again on a file replaced meanwhile starts from a fresh one."""
+
+    def __init__(self, src: Source, path: Path, update: bool, dry_run: bool, at: datetime):
+        self.src = src
+        self.update = update
+        self.at = at
+        self.report = ImportReport(
+            source=path,
+            dry_run=dry_run,
+            duplicates=len(src.duplicate_lines),
+            invalid=src.invalid,
+            duplicate_lines=src.duplicate_lines,
+            columns=src.columns,
+            ignored_columns=src.ignored,
+        )
+        self.outcome: dict[str, str] = {}
+
+    def visit(self, sub: Subscriber, _rec: Record) -> object:
+        at_offset = self.src.index.get(sub.key)
         if at_offset is None:
             return KEEP
-        line, incoming = src.spill.get(at_offset)
+        line, incoming = self.src.spill.get(at_offset)
         new = sub
         if sub.status == SUBSCRIBED and incoming.status in INACTIVE:
             new = replace(
-                new, status=incoming.status, unsubscribed_at=incoming.unsubscribed_at or at
+                new, status=incoming.status, unsubscribed_at=incoming.unsubscribed_at or self.at
             )
-        elif sub.status in INACTIVE and incoming.status == SUBSCRIBED and sub.key not in outcome:
-            report.not_resubscribed.append((line, sub.email, sub.status))
-        if update:
+        elif (
+            sub.status in INACTIVE and incoming.status == SUBSCRIBED and sub.key not in self.outcome
+        ):
+            self.report.not_resubscribed.append((line, sub.email, sub.status))
+        if self.update:
             new = replace(
                 new,
                 name=incoming.name or new.name,
@@ -110,23 +133,18 @@ def _merge(
                 timezone=incoming.timezone or new.timezone,
             )
         changed = new != sub
-        if changed or sub.key not in outcome:
-            outcome[sub.key] = "updated" if changed else outcome.get(sub.key, "unchanged")
+        if changed or sub.key not in self.outcome:
+            self.outcome[sub.key] = "updated" if changed else self.outcome.get(sub.key, "unchanged")
         return new if changed else KEEP
 
-    def tail() -> Iterator[Subscriber]:
+    def tail(self) -> Iterator[Subscriber]:
+        report, outcome = self.report, self.outcome
         report.updated = sum(1 for v in outcome.values() if v == "updated")
         report.unchanged = len(outcome) - report.updated
-        for at_offset, _line, sub in src.spill:
-            if sub.key not in outcome and src.index[sub.key] == at_offset:
+        for at_offset, _line, sub in self.src.spill:
+            if sub.key not in outcome and self.src.index[sub.key] == at_offset:
                 report.added += 1
-                yield sub if sub.subscribed_at else replace(sub, subscribed_at=at)
-
-    columns = [
-        c for c in ("name", "status", "unsubscribed_at", "topics", "timezone") if c in src.has
-    ]
-    target.rewrite(visit, tail, columns=columns, dry_run=dry_run, skip_if_unchanged=True)
-    return report
+                yield sub if sub.subscribed_at else replace(sub, subscribed_at=self.at)
 
 
 def _list_columns(target: ListFile) -> frozenset[str]:

@@ -4,12 +4,14 @@ wrong with a row, and the fields of a changed or new row (touching only what cha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 
 from .addresses import InvalidAddress, normalise
 from .model import (
     COLUMNS,
     EMPTY_EXTRA,
+    SUBSCRIBED,
     Subscriber,
     cells,
     check_status,
@@ -71,6 +73,32 @@ class Layout:
 
     def parse(self, fields: list[str]) -> Subscriber:
         """The subscriber a row holds. Raises ValueError naming the column."""
+        row, email, status, subscribed_at, unsubscribed_at, timezone = self._checked(fields)
+        p = self._pos
+        extra = {name: row[i] for i, name in self._extra} if self._extra else None
+        return Subscriber(
+            email=email,
+            name=row[p["name"]].strip(),
+            status=status,
+            subscribed_at=subscribed_at,
+            unsubscribed_at=unsubscribed_at,
+            topics=parse_topics(row[p["topics"]]),
+            timezone=timezone,
+            extra=MappingProxyType(extra) if extra is not None else EMPTY_EXTRA,
+        )
+
+    def key_and_stop(self, fields: list[str]) -> tuple[str, bool]:
+        """A row's address key and whether it says stop (is not `subscribed`), for finding
+        addresses listed twice. The same checks as `parse`, so it raises ValueError for
+        exactly the rows `parse` refuses, but a third cheaper: no record is built."""
+        _row, email, status, *_times_and_zone = self._checked(fields)
+        return email.casefold(), status != SUBSCRIBED
+
+    def _checked(
+        self, fields: list[str]
+    ) -> tuple[list[str], str, str, datetime | None, datetime | None, str]:
+        """Every check of a row: its fields placed under the header, and its address,
+        status, times and time zone. Raises ValueError naming the column."""
         row = fit(fields, len(self.header), _STRAY)
         p = self._pos
         raw_email = row[p["email"]]
@@ -80,23 +108,25 @@ class Layout:
             email = normalise(raw_email)
         except InvalidAddress as exc:
             raise ValueError(f"email {raw_email.strip()!r}: {exc}") from None
-        extra = {name: row[i] for i, name in self._extra} if self._extra else None
-        return Subscriber(
-            email=email,
-            name=row[p["name"]].strip(),
-            status=checked("status", check_status, row[p["status"]]),
-            subscribed_at=checked("subscribed_at", parse_time, row[p["subscribed_at"]]),
-            unsubscribed_at=checked("unsubscribed_at", parse_time, row[p["unsubscribed_at"]]),
-            topics=parse_topics(row[p["topics"]]),
-            timezone=checked("timezone", parse_timezone, row[p["timezone"]]),
-            extra=MappingProxyType(extra) if extra is not None else EMPTY_EXTRA,
+        return (
+            row,
+            email,
+            checked("status", check_status, row[p["status"]]),
+            checked("subscribed_at", parse_time, row[p["subscribed_at"]]),
+            checked("unsubscribed_at", parse_time, row[p["unsubscribed_at"]]),
+            checked("timezone", parse_timezone, row[p["timezone"]]),
         )
 
-    def key_and_status(self, fields: list[str]) -> tuple[str, str]:
-        """Only a row's address key and status, for finding addresses listed twice: much
-        cheaper than `parse`. Raises ValueError."""
-        row = fit(fields, len(self.header))
-        return normalise(row[self._pos["email"]]).casefold(), check_status(row[self._pos["status"]])
+    def address_of(self, fields: list[str]) -> str | None:
+        """The address in a row's email cell, normalised, even if the rest of the row is
+        bad; None if the cell is missing or holds no valid address."""
+        i = self._pos["email"]
+        if i >= len(fields):
+            return None
+        try:
+            return normalise(fields[i])
+        except InvalidAddress:
+            return None
 
     def fields_for(
         self, new: Subscriber, old: Subscriber | None = None, base: list[str] | None = None

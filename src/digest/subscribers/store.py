@@ -2,10 +2,11 @@
 
 Reads stream the file (rows are never held; `iter_active` keeps 8 bytes a row to find
 addresses listed twice) and need no lock: a writer replaces the file with a rename, so a
-reader keeps reading the version it opened. Every change is a
-read-modify-write under a lock on `<file>.lock`, streamed into a temp file in the same folder
-that is synced and renamed over the old one. Rows a change does not touch are copied byte for
-byte; a file with a broken row is never rewritten, the change is refused naming the lines.
+reader keeps reading the version it opened. Every change is a read-modify-write under a lock
+on `<file>.lock`, streamed into a temp file in the same folder that is synced and renamed over
+the old one, and done again if a hand edit replaced the file meanwhile (see `listfile`). Rows
+a change does not touch are copied byte for byte; a file with a broken row is never
+rewritten, the change is refused naming the lines. Each change is a `changes` class.
 """
 
 from __future__ import annotations
@@ -14,17 +15,18 @@ import logging
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
 from ..errors import SubscriberError
 from .addresses import InvalidAddress, normalise
-from .csvfile import Record, parsed
-from .listfile import DROP, KEEP, ListFile, Problem
+from .changes import Adding, Removing, SettingStatus
+from .csvfile import Dialect, Record, cell_limit, lenient_fields, parsed
+from .listfile import ListFile, Problem
 from .merge import ImportReport, merge
-from .model import INACTIVE, STATUSES, SUBSCRIBED, Subscriber, check_timezone, now
+from .model import STATUSES, SUBSCRIBED, Subscriber, check_timezone, format_topics, now
+from .plaintext import check_plain
 from .rows import Layout
 
 log = logging.getLogger(__name__)
@@ -51,13 +53,13 @@ class SubscriberList:
 
         A hand-edited file can list an address twice, and its later row may be the one that
         says stop, so this reads the file twice: first noting 8 bytes per row to find such
-        addresses, then delivering. The rows themselves are never held."""
-        with self.file.open(create=False, keep_raw=False) as (layout, _dialect, recs):
-            # A row whose other cells are broken still counts here: if it says stop, stop.
-            rows = parsed(recs, layout.key_and_status)
-            repeated, stopped = _repeats(ks for _rec, ks, _error in rows if ks is not None)
+        addresses, then delivering. The rows themselves are never held. A bad row whose
+        address can be read says stop too, until it is fixed: it may be the one that says
+        they left (`a@x.org,,unsubscribed,,,,,stray value`), and nobody can tell."""
+        with self.file.open(create=False, keep_raw=True) as (layout, dialect, recs):
+            repeated, stopped = _repeats(_stops(layout, dialect, recs))
             sent: set[int] = set()
-            for sub in self._readable(layout, recs.again(), None):
+            for sub in self._readable(layout, recs.again(), None, dialect):
                 if not sub.active:
                     continue
                 if repeated:
@@ -69,14 +71,25 @@ class SubscriberList:
                 yield sub
 
     def _readable(
-        self, layout: Layout, recs: Iterable[Record], problems: list[Problem] | None
+        self,
+        layout: Layout,
+        recs: Iterable[Record],
+        problems: list[Problem] | None,
+        sending: Dialect | None = None,
     ) -> Iterator[Subscriber]:
+        """The rows that parse; a bad one is skipped with a warning. When `sending` (the
+        file's dialect), the warning names the address the bad row holds back, if any."""
         for rec, sub, error in parsed(recs, layout.parse):
             if sub is not None:
                 yield sub
             elif error is not None:
                 problem = Problem(rec.line, error)
-                log.warning("%s: %s (row skipped)", self.path, problem)
+                held = _address_of(layout, sending, rec) if sending else None
+                if held:
+                    note = f"row skipped; {held} gets no mail until this row is fixed"
+                else:
+                    note = "row skipped"
+                log.warning("%s: %s (%s)", self.path, problem, note)
                 if problems is not None:
                     problems.append(problem)
 
@@ -131,7 +144,8 @@ class SubscriberList:
         at: datetime | None = None,
     ) -> Subscriber:
         """Add a new subscriber. Refused if the address is already on the list (in any
-        status: someone who unsubscribed is only taken back with `resubscribe`)."""
+        status: someone who unsubscribed is only taken back with `resubscribe`), and if the
+        name or a topic is not one line of plain text."""
         address = _normalise(email)
         if timezone:
             try:
@@ -140,30 +154,14 @@ class SubscriberList:
                 raise SubscriberError(f"--timezone: {exc}") from None
         new = Subscriber(
             email=address,
-            name=name.strip(),
-            topics=tuple(t.strip() for t in topics if t.strip()),
+            name=_plain("--name", name.strip()),
+            topics=tuple(_plain("--topics", t.strip()) for t in topics if t.strip()),
             timezone=timezone,
             subscribed_at=at or now(),
         )
-        found: list[Subscriber] = []
-
-        def visit(sub: Subscriber, _rec: Record) -> object:
-            if sub.key == new.key:
-                found.append(sub)
-            return KEEP
-
-        def tail() -> Iterable[Subscriber]:
-            if found:
-                old = found[0]
-                hint = (
-                    "Use `digest subscribers resubscribe` if they asked to be taken back."
-                    if old.status in INACTIVE
-                    else "Nothing to do."
-                )
-                raise SubscriberError(f"{self.path}: {old.email} is already {old.status}", hint)
-            return [new]
-
-        self.file.rewrite(visit, tail, columns=_needs_for_new(new))
+        _fits("--name", new.name)
+        _fits("--topics", format_topics(new.topics))
+        self.file.rewrite(lambda: Adding(self.path, new), columns=_needs_for_new(new))
         return new
 
     def set_status(self, email: str, status: str, at: datetime | None = None) -> Subscriber:
@@ -175,29 +173,13 @@ class SubscriberList:
             raise SubscriberError(f"{status!r} is not a status", f"Use one of {STATUSES}.")
         key = _normalise(email).casefold()  # no valid row holds an invalid address
         when = at or now()
-        result: list[Subscriber] = []
-
-        def visit(sub: Subscriber, _rec: Record) -> object:
-            if sub.key != key:
-                return KEEP
-            if sub.status == status:
-                result.append(sub)
-                return KEEP
-            if status == SUBSCRIBED:
-                new = replace(sub, status=status, subscribed_at=when, unsubscribed_at=None)
-            else:
-                new = replace(sub, status=status, unsubscribed_at=when)
-            result.append(new)
-            return new
-
-        def tail() -> Iterable[Subscriber]:
-            if not result:
-                raise self._not_found(email)
-            return ()
-
         cols = [] if status == SUBSCRIBED else ["status", "unsubscribed_at"]
-        self.file.rewrite(visit, tail, columns=cols, skip_if_unchanged=True)
-        return result[0]
+        done = self.file.rewrite(
+            lambda: SettingStatus(self.path, email, key, status, when),
+            columns=cols,
+            skip_if_unchanged=True,
+        )
+        return done.result[0]
 
     def unsubscribe(self, email: str, at: datetime | None = None) -> Subscriber:
         return self.set_status(email, "unsubscribed", at)
@@ -209,21 +191,8 @@ class SubscriberList:
         """Delete every row of an address. Raises SubscriberError if it is invalid or not on
         the list."""
         key = _normalise(email).casefold()
-        removed: list[Subscriber] = []
-
-        def visit(sub: Subscriber, _rec: Record) -> object:
-            if sub.key == key:
-                removed.append(sub)
-                return DROP
-            return KEEP
-
-        def tail() -> Iterable[Subscriber]:
-            if not removed:
-                raise self._not_found(email)
-            return ()
-
-        self.file.rewrite(visit, tail, columns=[])
-        return removed[0]
+        done = self.file.rewrite(lambda: Removing(self.path, email, key), columns=[])
+        return done.removed[0]
 
     def import_file(
         self,
@@ -244,28 +213,20 @@ class SubscriberList:
             progress=progress,
         )
 
-    # ----- machinery -----------------------------------------------------------------------
-
-    def _not_found(self, email: str) -> SubscriberError:
-        return SubscriberError(
-            f"{self.path}: {email.strip()} is not on the list",
-            "Check the spelling; `digest subscribers list` shows who is.",
-        )
-
 
 def _ident(key: str) -> int:
     """A 63-bit stand-in for an address key, for finding addresses listed twice."""
     return hash(key) >> 1
 
 
-def _repeats(rows: Iterable[tuple[str, str]]) -> tuple[set[int], set[int]]:
-    """Of rows given as (address key, status): the addresses (`_ident`) listed more than once,
-    and those of them with a row that is not `subscribed`. Holds 8 bytes a row (not the
-    rows), sorted in 256 small buckets."""
+def _repeats(rows: Iterable[tuple[str, bool]]) -> tuple[set[int], set[int]]:
+    """Of rows given as (address key, says stop): the addresses (`_ident`) listed more than
+    once, and those of them with a row that says stop. Holds 8 bytes a row (not the rows),
+    sorted in 256 small buckets."""
     buckets = [array("q") for _ in range(256)]
-    for key, status in rows:
+    for key, stop in rows:
         ident = _ident(key)
-        buckets[ident & 255].append(ident << 1 | (status != SUBSCRIBED))
+        buckets[ident & 255].append(ident << 1 | stop)
     repeated: set[int] = set()
     stopped: set[int] = set()
     for bucket in buckets:
@@ -278,11 +239,49 @@ def _repeats(rows: Iterable[tuple[str, str]]) -> tuple[set[int], set[int]]:
     return repeated, stopped
 
 
+def _address_of(layout: Layout, dialect: Dialect, rec: Record) -> str | None:
+    """The address a bad row is about, if its email cell can be read (for broken quoting,
+    as a lenient reader sees the row)."""
+    return layout.address_of(rec.fields or lenient_fields(rec.raw, dialect))
+
+
+def _stops(layout: Layout, dialect: Dialect, recs: Iterable[Record]) -> Iterator[tuple[str, bool]]:
+    """Each row as (address key, says stop): a row that is not `subscribed` says stop, and
+    so does a bad row whose address can be read."""
+    for rec, key_and_stop, error in parsed(recs, layout.key_and_stop):
+        if key_and_stop is not None:
+            yield key_and_stop
+        elif error is not None:
+            address = _address_of(layout, dialect, rec)
+            if address is not None:
+                yield address.casefold(), True
+
+
 def _normalise(email: str) -> str:
     try:
         return normalise(email)
     except InvalidAddress as exc:
         raise SubscriberError(f"{email.strip()!r} is not a valid email address: {exc}") from None
+
+
+def _plain(option: str, text: str) -> str:
+    """Free text for a new row: one line of plain text."""
+    try:
+        return check_plain(option, text)
+    except ValueError as exc:
+        raise SubscriberError(
+            str(exc), "Give it without line breaks, tabs or other control characters."
+        ) from None
+
+
+def _fits(option: str, cell: str) -> None:
+    """A cell longer than a reader takes would make the whole row unreadable."""
+    if len(cell) > cell_limit():
+        raise SubscriberError(
+            f"{option}: {len(cell)} characters, more than one cell of the list file may hold "
+            f"({cell_limit()})",
+            "Give a shorter one.",
+        )
 
 
 def _key(email: str) -> str:

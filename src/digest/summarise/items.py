@@ -24,8 +24,8 @@ __all__ = ["PageSource", "Summarised", "summarise_items"]
 
 log = logging.getLogger(__name__)
 
-PageSource = Callable[[str, str], Awaitable[PageText | str]]
-"""`await page(url, canonical_url)`: the page's text, or a line saying why it could not be had."""
+PageSource = Callable[[Item], Awaitable[PageText | str]]
+"""`await page(item)`: the text of the item's page, or a line saying why it could not be had."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class _Leads:
         short = len(article.lead) < s.paragraphs and word_count(article.lead) < s.words
         if mode == "auto" and not short:
             return article
-        page = await self.page(item.article.url, item.canonical)
+        page = await self.page(item)
         if isinstance(page, str):
             line = " ".join(
                 f"{item.source.label}: full text of {redact(item.article.url)}: {page}; "

@@ -1,0 +1,202 @@
+"""Reading `digest.toml` into a `Config`: find it, parse the TOML, check every table."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..errors import ConfigError
+from .model import (
+    CONFIG_NAME,
+    DEFAULT_PREHEADER,
+    DEFAULT_REASON,
+    DEFAULT_SUBJECT,
+    FULL_TEXT_MODES,
+    LEAD_PARAGRAPHS,
+    LEAD_WORDS,
+    LIST_NAME,
+    SOURCE_NAME_CHARS,
+    Config,
+    ListConfig,
+    SourceConfig,
+)
+from .values import (
+    LANGUAGE,
+    LIST_NAME_HINT,
+    SEND_AT,
+    Reader,
+    base_url,
+    key_text,
+    only_keys,
+    sender,
+    source_location,
+)
+
+
+def find_config(path: Path | str | None = None) -> Path:
+    """The config file to use: the one given, else `digest.toml` in the current folder."""
+    p = Path(path) if path is not None else Path.cwd() / CONFIG_NAME
+    if p.is_dir():
+        p = p / CONFIG_NAME
+    return p
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Read and check a config file; raise ConfigError naming the file and key on any problem."""
+    p = find_config(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{p}: no such file",
+            "Run digest in a newsletter folder, pass --config PATH, or create one with "
+            "`digest init DIR`.",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read it ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not UTF-8 text", "Save the file as UTF-8.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}", "Fix the line named above.") from None
+    return parse_config(data, p)
+
+
+def parse_config(data: dict[str, Any], path: Path) -> Config:
+    """Build a Config from parsed TOML; `path` is used in messages and to resolve relative paths."""
+    r = Reader(path)
+    root = path.parent.resolve()
+    only_keys(r, data, "", {"newsletter", "sources", "lists"})
+    newsletter = r.table(data, "newsletter", required=False)
+    only_keys(r, newsletter, "newsletter", {"templates", "state", "base_url"})
+    templates_dir = root / r.string(newsletter, "newsletter.templates", default="templates")
+    state_dir = root / r.string(newsletter, "newsletter.state", default=".digest")
+    web_base = base_url(r, newsletter)
+
+    sources = tuple(
+        _parse_source(r, s, f"sources[{i}]", root)
+        for i, s in enumerate(r.array_of_tables(data, "sources"))
+    )
+    seen: set[str] = set()
+    for i, s in enumerate(sources):
+        if s.name in seen:
+            r.fail(f"sources[{i}].name", f"the name {s.name!r} is used twice", "names must differ")
+        seen.add(s.name)
+
+    lists_raw = r.table(data, "lists", required=True)
+    if not lists_raw:
+        r.fail("lists", "no list is defined", "add a table such as [lists.daily]")
+    lists = {
+        name: _parse_list(r, r.table(lists_raw, name, key=key), name, key, root, seen)
+        for name, key in _list_keys(r, lists_raw)
+    }
+    return Config(
+        path=path,
+        root=root,
+        lists=lists,
+        sources=sources,
+        templates_dir=templates_dir,
+        state_dir=state_dir,
+        base_url=web_base,
+    )
+
+
+def _list_keys(r: Reader, lists_raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each list's name and key. A name becomes file and URL parts, so it is a plain word,
+    and two names never differ only in case (some disks ignore case)."""
+    names: dict[str, str] = {}
+    out = []
+    for name in lists_raw:
+        key = f"lists.{key_text(name)}"
+        if not LIST_NAME.match(name):
+            r.fail(key, "is not a usable list name (it names files and links)", LIST_NAME_HINT)
+        if (other := names.setdefault(name.lower(), name)) != name:
+            r.fail(key, f"differs from lists.{other} only in case", "names that differ more")
+        out.append((name, key))
+    return out
+
+
+def _parse_source(r: Reader, s: dict[str, Any], key: str, root: Path) -> SourceConfig:
+    only_keys(r, s, key, {"name", "feed", "folder", "max_items", "full_text"})
+    if ("feed" in s) == ("folder" in s):
+        r.fail(key, "needs exactly one of `feed` or `folder`", 'e.g. feed = "https://…/rss"')
+    kind: Literal["feed", "folder"] = "feed" if "feed" in s else "folder"
+    location = source_location(r, s, f"{key}.{kind}", root)
+    default_name = _default_source_name(kind, location)
+    max_items = r.integer(s, f"{key}.max_items", default=None)
+    full_text = r.string(s, f"{key}.full_text", default="auto")
+    if full_text not in FULL_TEXT_MODES:
+        r.fail(f"{key}.full_text", f"{full_text!r} is not allowed", "use auto, always or never")
+    name = r.string(s, f"{key}.name", default=default_name)
+    if len(name) > SOURCE_NAME_CHARS:
+        r.fail(f"{key}.name", "is too long", f"at most {SOURCE_NAME_CHARS} characters")
+    return SourceConfig(
+        name=name,
+        kind=kind,
+        location=location,
+        max_items=max_items,
+        full_text=full_text,  # type: ignore[arg-type]
+    )
+
+
+def _default_source_name(kind: str, location: str) -> str:
+    """A readable name for an unnamed source; never one that shows a password in a URL."""
+    if kind == "feed" and location.startswith(("http://", "https://")):
+        parts = urlsplit(location)
+        host = parts.hostname or location
+        return f"{host}{parts.path}".rstrip("/") or host
+    return Path(location).name
+
+
+_LIST_KEYS = {"title", "sender", "timezone", "language", "subscribers", "sources", "send_at"}
+_LIST_KEYS |= {"paragraphs", "lead_words", "max_articles", "lookback_hours"}
+_LIST_KEYS |= {"subject", "preheader", "reason"}
+
+
+def _parse_list(
+    r: Reader, t: dict[str, Any], name: str, k: str, root: Path, source_names: set[str]
+) -> ListConfig:
+    only_keys(r, t, k, _LIST_KEYS)
+    tz = r.string(t, f"{k}.timezone", default="UTC")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
+        r.fail(
+            f"{k}.timezone", f"{tz!r} is not a time zone", "use an IANA name such as Europe/Berlin"
+        )
+    sources = t.get("sources")
+    if sources is not None:
+        if not isinstance(sources, list) or not all(isinstance(x, str) for x in sources):
+            r.fail(f"{k}.sources", "expected a list of source names", 'e.g. ["Example articles"]')
+        for s in sources:
+            if s not in source_names:
+                known = ", ".join(sorted(source_names)) or "none"
+                r.fail(f"{k}.sources", f"no source is named {s!r}", f"sources are: {known}")
+        sources = tuple(sources)
+    send_at = r.string(t, f"{k}.send_at", default="07:00")
+    if not SEND_AT.match(send_at):
+        r.fail(f"{k}.send_at", f"{send_at!r} is not a time of day", 'use HH:MM, e.g. "07:30"')
+    language = r.string(t, f"{k}.language", default="en")
+    if not LANGUAGE.match(language):
+        r.fail(f"{k}.language", f"{language!r} is not a language tag", 'e.g. "en" or "pt-BR"')
+    return ListConfig(
+        name=name,
+        title=r.string(t, f"{k}.title", default=name.replace("-", " ").title()),
+        sender=sender(r, t, f"{k}.sender"),
+        timezone=tz,
+        language=language,
+        subscribers=root / r.string(t, f"{k}.subscribers", default=f"subscribers/{name}.csv"),
+        sources=sources,
+        paragraphs=r.integer(t, f"{k}.paragraphs", default=LEAD_PARAGRAPHS),
+        lead_words=r.integer(t, f"{k}.lead_words", default=LEAD_WORDS),
+        max_articles=r.integer(t, f"{k}.max_articles", default=20),
+        lookback_hours=r.integer(t, f"{k}.lookback_hours", default=24),
+        send_at=send_at,
+        subject=r.string(t, f"{k}.subject", default=DEFAULT_SUBJECT, breaks=True),
+        preheader=r.string(t, f"{k}.preheader", default=DEFAULT_PREHEADER, breaks=True),
+        reason=r.string(t, f"{k}.reason", default=DEFAULT_REASON, breaks=True),
+    )

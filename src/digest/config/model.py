@@ -1,0 +1,144 @@
+"""The settings of a newsletter folder, as the rest of digest sees them: frozen, checked, and
+with small views (`LeadSettings`, `ComposeSettings`) so each stage takes only what it needs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from ..errors import ConfigError
+from ..urls import redact
+
+CONFIG_NAME = "digest.toml"
+FULL_TEXT_MODES = ("auto", "always", "never")
+FullText = Literal["auto", "always", "never"]
+
+DEFAULT_SUBJECT = "{{ title }}: {{ top_title }}"
+DEFAULT_PREHEADER = "{{ count }} stories for {{ date_long }}, starting with {{ top_title }}"
+DEFAULT_REASON = "You are receiving this because you subscribed to {{ title }}."
+LEAD_PARAGRAPHS = 2
+LEAD_WORDS = 90
+
+LIST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+"""A list name becomes file names (`subscribers/<name>.csv`, previews) and part of URLs."""
+SOURCE_NAME_CHARS = 200
+
+
+@dataclass(frozen=True)
+class LeadSettings:
+    """How long a lead is: at most `paragraphs` paragraphs and `words` words (the summariser's
+    and `digest summarise`'s defaults, and a list's unless digest.toml says otherwise)."""
+
+    paragraphs: int = LEAD_PARAGRAPHS
+    words: int = LEAD_WORDS
+
+
+@dataclass(frozen=True)
+class ComposeSettings:
+    """What rendering needs of a list: its name (for messages), language and the templates of
+    its subject, preheader and footer reason."""
+
+    list_name: str
+    language: str = "en"
+    subject: str = DEFAULT_SUBJECT
+    preheader: str = DEFAULT_PREHEADER
+    reason: str = DEFAULT_REASON
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One place articles come from: a feed (URL or local file) or a folder of article files."""
+
+    name: str
+    kind: Literal["feed", "folder"]
+    location: str
+    """An http(s) URL, or an absolute path (relative paths are resolved against the config)."""
+    max_items: int | None = None
+    full_text: FullText = "auto"
+
+    @property
+    def is_remote(self) -> bool:
+        return self.location.startswith(("http://", "https://"))
+
+    @property
+    def label(self) -> str:
+        """How a problem line names the source: its name, and its address when that differs.
+        A password in a feed URL is never shown."""
+        if self.kind == "feed" and self.name != self.location:
+            return f"{redact(self.name)} ({redact(self.location)})"
+        return redact(self.name)
+
+
+@dataclass(frozen=True)
+class ListConfig:
+    """One mailing list: who it is from, where its readers are, and how its issues look."""
+
+    name: str
+    title: str
+    sender: str
+    timezone: str
+    language: str
+    subscribers: Path
+    sources: tuple[str, ...] | None = None
+    """Names of the sources this list takes; None means all of them."""
+    paragraphs: int = LEAD_PARAGRAPHS
+    lead_words: int = LEAD_WORDS
+    max_articles: int = 20
+    lookback_hours: int = 24
+    send_at: str = "07:00"
+    subject: str = DEFAULT_SUBJECT
+    preheader: str = DEFAULT_PREHEADER
+    reason: str = DEFAULT_REASON
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def lead(self) -> LeadSettings:
+        return LeadSettings(paragraphs=self.paragraphs, words=self.lead_words)
+
+    @property
+    def compose(self) -> ComposeSettings:
+        return ComposeSettings(
+            list_name=self.name,
+            language=self.language,
+            subject=self.subject,
+            preheader=self.preheader,
+            reason=self.reason,
+        )
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole newsletter folder: its lists, its sources and where its files live."""
+
+    path: Path
+    root: Path
+    lists: dict[str, ListConfig]
+    sources: tuple[SourceConfig, ...]
+    templates_dir: Path
+    state_dir: Path
+    base_url: str = "https://example.com"
+
+    def get_list(self, name: str | None = None) -> ListConfig:
+        """The named list, or the first one when no name is given."""
+        if name is None:
+            return next(iter(self.lists.values()))
+        try:
+            return self.lists[name]
+        except KeyError:
+            known = ", ".join(self.lists) or "none"
+            raise ConfigError(
+                f"{self.path}: there is no list named {name!r} (lists: {known})",
+                f"Use --list with one of: {known}, or add [lists.{name}] to {CONFIG_NAME}.",
+            ) from None
+
+    def sources_for(self, lst: ListConfig) -> tuple[SourceConfig, ...]:
+        if lst.sources is None:
+            return self.sources
+        by_name = {s.name: s for s in self.sources}
+        return tuple(by_name[n] for n in lst.sources)

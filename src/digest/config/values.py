@@ -1,0 +1,175 @@
+"""Typed, checked access to the values of `digest.toml`: each failure names the file and the
+dotted key, says what is wrong and what was expected. Settings reach headers (`sender`), links
+(`base_url`), file names (list names) and one-line messages, so each is checked for that."""
+
+from __future__ import annotations
+
+import json
+import re
+from email.headerregistry import Address
+from email.utils import unquote
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+
+from ..errors import ConfigError
+from ..text import control_character
+from ..urls import http_url, redact
+
+# The largest sane values: beyond them a setting is a typo (or an overflow waiting to happen).
+_LIMITS = {
+    "paragraphs": (1, 50, ""),
+    "lead_words": (10, 5000, ""),
+    "max_articles": (1, 500, ""),
+    "lookback_hours": (1, 87600, " (10 years)"),
+    "max_items": (1, 10000, ""),
+}
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+LANGUAGE = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
+SEND_AT = re.compile(r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$", re.ASCII)
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_URL_UNSAFE = re.compile(r'[\s<>"\\^`{|}]')
+_MAILBOX = re.compile(r"^(?:(.*?)\s*<([^<>]*)>|([^<>\s]+))$")
+_SENDER_HINT = 'one address, as "Name <address@example.com>" or "address@example.com"'
+_BASE_URL_HINT = (
+    "an absolute http(s) URL with a host and no user name, password, query or fragment, e.g. "
+    '"https://example.com/news"'
+)
+LIST_NAME_HINT = (
+    "letters, digits, - and _, starting with a letter or digit, at most 64, "
+    "e.g. daily or weekly-news"
+)
+
+
+def base_url(r: Reader, newsletter: dict[str, Any]) -> str:
+    """Where the unsubscribe page lives: links are made by appending to it, so it must be a
+    plain web address (no `javascript:`, no password, nothing after a `?` or `#`)."""
+    key, hint = "newsletter.base_url", _BASE_URL_HINT
+    url = r.string(newsletter, key, default="https://example.com", hint=hint)
+    if not web_url(url) or "@" in urlsplit(url).netloc or any(c in url for c in "?#"):
+        r.fail(key, f"{redact(url)!r} is not a web address digest can link to", hint)
+    return url.rstrip("/")
+
+
+def web_url(url: str) -> bool:
+    """An absolute http(s) URL with a host, and nothing in it a URL may not hold as it is."""
+    return http_url(url) == url and not _URL_UNSAFE.search(url)
+
+
+def key_text(name: str) -> str:
+    """A TOML key as a message shows it: bare when it can be, else quoted with escapes."""
+    return name if _BARE_KEY.match(name) else json.dumps(name, ensure_ascii=False)
+
+
+def source_location(r: Reader, s: dict[str, Any], key: str, root: Path) -> str:
+    """A feed's http(s) URL (scheme in lower case), or a path made absolute."""
+    location = r.string(s, key)
+    scheme = _URL_SCHEME.match(location)
+    if scheme is None:
+        return str((root / location).resolve())
+    location = scheme.group(1).lower() + location[len(scheme.group(1)) :]
+    if not key.endswith(".feed"):
+        r.fail(key, f"{redact(location)!r} is a URL, not a folder", "the path of a folder")
+    if not web_url(location):
+        r.fail(
+            key,
+            f"{redact(location)!r} is not an http(s) URL with a host",
+            'an http(s) URL such as "https://example.com/feed.xml", or the path of a file',
+        )
+    return location
+
+
+def sender(r: Reader, t: dict[str, Any], key: str) -> str:
+    """The From of every issue: one valid address, with a name if given, kept in the form
+    a From header reads back as that one mailbox (a name with a comma is quoted)."""
+    value = r.string(t, key, hint=_SENDER_HINT).strip()
+    m = _MAILBOX.match(value)
+    name = (m.group(1) or "").strip() if m else ""
+    if m is None or "<" in name or ">" in name:
+        r.fail(key, f"{value!r} is not one email address", _SENDER_HINT)
+    address = m.group(2) if m.group(2) is not None else m.group(3)
+    try:
+        ok = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+        return str(Address(display_name=unquote(name), addr_spec=ok.ascii_email))
+    except (EmailNotValidError, ValueError) as exc:
+        r.fail(key, f"{address!r} is not a usable email address ({exc})", _SENDER_HINT)
+
+
+def only_keys(r: Reader, t: dict[str, Any], where: str, allowed: set[str]) -> None:
+    for key in t:
+        if key not in allowed:
+            full = f"{where}.{key_text(key)}" if where else key_text(key)
+            r.fail(full, "is not a known setting", f"known here: {', '.join(sorted(allowed))}")
+
+
+class Reader:
+    """Typed access to TOML values; each failure names the file and the dotted key."""
+
+    _MISSING = object()
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str, hint: str | None = None) -> NoReturn:
+        raise ConfigError(f"{self.path}: {key}: {problem}", f"Expected: {hint}" if hint else None)
+
+    def _get(self, t: dict[str, Any], key: str, default: Any) -> Any:
+        leaf = key.rsplit(".", 1)[-1]
+        if leaf in t:
+            return t[leaf]
+        if default is self._MISSING:
+            self.fail(key, "is missing", "add it")
+        return default
+
+    def string(
+        self,
+        t: dict[str, Any],
+        key: str,
+        default: Any = _MISSING,
+        *,
+        breaks: bool = False,
+        hint: str | None = None,
+    ) -> Any:
+        """A non-empty string without control characters (`breaks`: tab and line breaks
+        allowed): settings reach headers, file names and one-line messages."""
+        v = self._get(t, key, default)
+        if v is default:
+            return v
+        if not isinstance(v, str) or not v.strip():
+            self.fail(key, f"expected a non-empty string, got {v!r}", hint)
+        bad = control_character(v, breaks=breaks)
+        if bad:
+            self.fail(
+                key, f"holds a control character ({bad})", hint or "text without control characters"
+            )
+        return v
+
+    def integer(self, t: dict[str, Any], key: str, default: Any = _MISSING) -> Any:
+        """A whole number within the setting's `_LIMITS`."""
+        low, high, unit = _LIMITS[key.rsplit(".", 1)[-1]]
+        v = self._get(t, key, default)
+        if v is default:
+            return v
+        if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
+            self.fail(key, f"expected a whole number from {low} to {high}{unit}, got {v!r}")
+        return v
+
+    def table(
+        self, t: dict[str, Any], name: str, required: bool = False, key: str | None = None
+    ) -> dict[str, Any]:
+        v = t.get(name)
+        if v is None:
+            if required:
+                self.fail(key or name, "is missing", f"a [{key or name}] table")
+            return {}
+        if not isinstance(v, dict):
+            self.fail(key or name, f"expected a table, got {type(v).__name__}")
+        return v
+
+    def array_of_tables(self, t: dict[str, Any], name: str) -> list[dict[str, Any]]:
+        v = t.get(name, [])
+        if not isinstance(v, list) or not all(isinstance(x, dict) for x in v):
+            self.fail(name, "expected an array of tables", f"[[{name}]] blocks")
+        return v
