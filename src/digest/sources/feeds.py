@@ -26,7 +26,7 @@ from ..urls import http_url
 from .entries import ParsedFeed, RawItem, clean_title, collect
 from .fetch import human_size
 from .jsonfeed import parse_json_feed
-from .sanitise import FeedText, feed_text, plain_paragraphs
+from .sanitise import FeedText, feed_text, is_tracking_image, plain_paragraphs
 
 __all__ = ["ParsedFeed", "find_feed_links", "parse_feed"]
 
@@ -113,6 +113,11 @@ def _parse_xml_feed(
     # A file, or a server that names no type: let the XML declaration name the encoding.
     if not headers.get("content-type"):
         headers["content-type"] = "application/xml"
+    body, declared = _without_entity_declarations(body)
+    if declared == "refused":
+        return ParsedFeed("", problems=(_ENTITIES_REFUSED,))
+    if declared:
+        problems.append(_ENTITIES_DROPPED)
     d = feedparser.parse(
         body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
     )
@@ -129,6 +134,38 @@ def _parse_xml_feed(
         entries=entries,
         problems=tuple(problems + entry_problems),
     )
+
+
+_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE\b[^\[>]*\[(.*?)\]\s*>", re.I | re.S)
+_ENTITIES_DROPPED = (
+    "the feed declares its own XML entities; read without them (digest expands none: a "
+    "declared entity can turn a small feed into gigabytes of text)"
+)
+_ENTITIES_REFUSED = "a UTF-16 or UTF-32 feed that declares its own XML entities; not read"
+
+
+def _without_entity_declarations(body: bytes) -> tuple[bytes, str]:
+    """The document without its DOCTYPE's internal subset when that declares entities, and
+    whether it did (`"dropped"`, or `"refused"` for a wide encoding this cannot edit safely).
+
+    feedparser keeps declared entities whose values hold no `&`, and expat expands them up to
+    8 MiB of output per document (and feedparser's lenient parser, when expat stops, with no
+    limit at all): one 10 KB entity referenced a thousand times is 10 MB of text. Feeds do not
+    need their own entities, so none are read. External entities are never fetched either way.
+    """
+    head = body[:4]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head:
+        for codec in ("utf-32", "utf-16"):
+            try:
+                text = body.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            return (body, "refused") if "<!ENTITY" in text.upper() else (body, "")
+        return body, ""
+    m = _INTERNAL_SUBSET.search(body, 0, 1_000_000)
+    if m is None or b"<!ENTITY" not in m.group(1).upper():
+        return body, ""
+    return body[: m.start()] + body[m.end() :], "dropped"
 
 
 def _describe_bozo(exc: BaseException | None, kept: int) -> str:
@@ -194,7 +231,8 @@ def _from_feedparser(e: Any, feed_url: str) -> RawItem:
     image = text.image
     image_alt = text.image_alt
     for m in [*e.get("media_content", []), *e.get("media_thumbnail", [])]:
-        if not image and m.get("medium", "image") == "image":
+        pixel = is_tracking_image(m.get("url"), m.get("width"), m.get("height"))
+        if not image and m.get("medium", "image") == "image" and not pixel:
             image = http_url(m.get("url"), base)
     published = _entry_date(e)
     return RawItem(

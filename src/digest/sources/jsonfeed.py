@@ -9,7 +9,7 @@ from typing import Any
 from ..text import parse_iso
 from ..urls import http_url
 from .entries import ParsedFeed, RawItem, clean_title, collect
-from .sanitise import FeedText, feed_text, plain_paragraphs
+from .sanitise import FeedText, feed_text, is_tracking_image, plain_paragraphs
 
 __all__ = ["parse_json_feed"]
 
@@ -63,10 +63,14 @@ def _from_json_item(item: Mapping[str, Any], feed_url: str, feed_author: str | N
         text = FeedText(plain_paragraphs(item["summary"]))
     else:
         text = FeedText(())
-    image = (
-        http_url(item.get("image"), feed_url)
-        or http_url(item.get("banner_image"), feed_url)
-        or text.image
+    named = [item.get("image"), item.get("banner_image")]
+    image = next(
+        (
+            http_url(u, feed_url)
+            for u in named
+            if http_url(u, feed_url) and not is_tracking_image(u)
+        ),
+        text.image,
     )
     guid = item.get("id")
     return RawItem(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from datetime import datetime
 from email.message import Message
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 from ..errors import SourceError
 from ..models import Article, Item, PageText
 from ..state.cache import CachedPage, PageCache
+from ..state.db import failure
 from ..text import title_line
 from ..urls import http_url
 from .extract import extract_html
@@ -139,6 +141,12 @@ class PageReader:
         url, canonical = item.article.url, item.canonical
         if url is None or canonical is None:
             return "no link to follow"
+        try:
+            return await self._text(item, url, canonical)
+        except sqlite3.Error as exc:  # the page cache: the state's trouble, said as such
+            raise failure(exc, self.cache.db.path, "the state database is damaged") from None
+
+    async def _text(self, item: Item, url: str, canonical: str) -> PageText | str:
         cached = self.cache.get(canonical)
         if cached is None:
             source_url = item.source.location if item.source.is_remote else None

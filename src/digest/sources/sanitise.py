@@ -16,7 +16,14 @@ import nh3
 from ..text import clean, paragraphs
 from ..urls import http_url
 
-__all__ = ["FeedText", "feed_text", "inline_text", "plain_paragraphs", "sanitise_html"]
+__all__ = [
+    "FeedText",
+    "feed_text",
+    "inline_text",
+    "is_tracking_image",
+    "plain_paragraphs",
+    "sanitise_html",
+]
 
 # Removed together with everything inside them.
 DROP_WITH_CONTENT = frozenset(
@@ -129,12 +136,18 @@ class FeedText:
 
 def _is_tracking_pixel(tag: str) -> bool:
     attrs = {k.lower(): v for k, v in _ATTR.findall(tag)}
-    for dim in ("width", "height"):
-        value = attrs.get(dim, "").strip().lower().removesuffix("px")
+    return is_tracking_image(attrs.get("src"), attrs.get("width"), attrs.get("height"))
+
+
+def is_tracking_image(src: object, width: object = None, height: object = None) -> bool:
+    """An image that only counts opens: 0 or 1 pixel wide or high, or served by a known
+    counter. Used for `<img>` tags and for images a feed names elsewhere (media, JSON Feed)."""
+    for dim in (width, height):
+        value = str(dim or "").strip().lower().removesuffix("px")
         if value in ("0", "1"):
             return True
-    src = attrs.get("src", "").lower()
-    return not src or any(hint in src for hint in TRACKER_HINTS)
+    url = str(src or "").lower()
+    return not url or any(hint in url for hint in TRACKER_HINTS)
 
 
 def sanitise_html(html: str) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from ..config import LeadSettings
+from ..errors import DigestError
 from ..models import Article, Item, PageText
 from ..text import word_count
 from ..urls import http_url, redact
@@ -72,6 +73,8 @@ class _Leads:
         article = summarise(item.article, self.settings)
         try:
             return await self._full_lead(item, article)
+        except DigestError:
+            raise  # the run's own trouble (the state failing), not this page's
         except Exception as exc:  # one odd page must not stop the issue: keep the feed's text
             log.exception("full text of %s failed", redact(item.article.url or item.article.id))
             line = (
