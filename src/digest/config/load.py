@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigError
+from .delivery import backend, parse_delivery
 from .model import (
     CONFIG_NAME,
     DEFAULT_PREHEADER,
@@ -70,7 +71,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     """Build a Config from parsed TOML; `path` is used in messages and to resolve relative paths."""
     r = Reader(path)
     root = path.parent.resolve()
-    only_keys(r, data, "", {"newsletter", "sources", "lists"})
+    only_keys(r, data, "", {"newsletter", "sources", "lists", "delivery"})
     newsletter = r.table(data, "newsletter", required=False)
     only_keys(r, newsletter, "newsletter", {"templates", "state", "base_url"})
     templates_dir = root / r.string(newsletter, "newsletter.templates", default="templates")
@@ -102,6 +103,8 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         templates_dir=templates_dir,
         state_dir=state_dir,
         base_url=web_base,
+        base_url_given="base_url" in newsletter,
+        delivery=parse_delivery(r, data, root),
     )
 
 
@@ -154,7 +157,7 @@ def _default_source_name(kind: str, location: str) -> str:
 
 _LIST_KEYS = {"title", "sender", "timezone", "language", "subscribers", "sources", "send_at"}
 _LIST_KEYS |= {"paragraphs", "lead_words", "max_articles", "lookback_hours"}
-_LIST_KEYS |= {"subject", "preheader", "reason"}
+_LIST_KEYS |= {"subject", "preheader", "reason", "backend", "reply_to", "min_articles"}
 
 
 def _parse_list(
@@ -199,4 +202,7 @@ def _parse_list(
         subject=r.string(t, f"{k}.subject", default=DEFAULT_SUBJECT, breaks=True),
         preheader=r.string(t, f"{k}.preheader", default=DEFAULT_PREHEADER, breaks=True),
         reason=r.string(t, f"{k}.reason", default=DEFAULT_REASON, breaks=True),
+        backend=backend(r, t, f"{k}.backend", None),
+        reply_to=sender(r, t, f"{k}.reply_to") if "reply_to" in t else None,
+        min_articles=r.integer(t, f"{k}.min_articles", default=1),
     )

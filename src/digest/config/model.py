@@ -4,13 +4,14 @@ with small views (`LeadSettings`, `ComposeSettings`) so each stage takes only wh
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from ..errors import ConfigError
 from ..urls import redact
+from .delivery import DeliverySettings
 
 CONFIG_NAME = "digest.toml"
 FULL_TEXT_MODES = ("auto", "always", "never")
@@ -92,6 +93,11 @@ class ListConfig:
     subject: str = DEFAULT_SUBJECT
     preheader: str = DEFAULT_PREHEADER
     reason: str = DEFAULT_REASON
+    backend: str | None = None
+    """This list's sender, when it is not `[delivery] backend`."""
+    reply_to: str | None = None
+    min_articles: int = 1
+    """An issue with fewer new articles is not sent (nothing new: a plain message, exit 0)."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -123,6 +129,9 @@ class Config:
     templates_dir: Path
     state_dir: Path
     base_url: str = "https://example.com"
+    base_url_given: bool = False
+    """Whether digest.toml sets `base_url` (a real send needs it: the unsubscribe links)."""
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     def get_list(self, name: str | None = None) -> ListConfig:
         """The named list, or the first one when no name is given."""

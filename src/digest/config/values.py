@@ -25,6 +25,13 @@ _LIMITS = {
     "max_articles": (1, 500, ""),
     "lookback_hours": (1, 87600, " (10 years)"),
     "max_items": (1, 10000, ""),
+    "min_articles": (1, 500, ""),
+    "max_retries": (0, 20, ""),
+    "port": (1, 65535, ""),
+    "batch_size": (1, 1000, " (SendGrid takes at most 1000 readers a request)"),
+    "concurrency": (1, 32, ""),
+    "asm_group_id": (1, 2**31 - 1, ""),
+    "timeout": (1, 600, " seconds"),
 }
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 LANGUAGE = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
@@ -155,6 +162,16 @@ class Reader:
         if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
             self.fail(key, f"expected a whole number from {low} to {high}{unit}, got {v!r}")
         return v
+
+    def number(self, t: dict[str, Any], key: str, default: Any = _MISSING) -> Any:
+        """A number (whole or not) within the setting's `_LIMITS`, as a float."""
+        low, high, unit = _LIMITS[key.rsplit(".", 1)[-1]]
+        v = self._get(t, key, default)
+        if v is default:
+            return v
+        if isinstance(v, bool) or not isinstance(v, int | float) or not low <= v <= high:
+            self.fail(key, f"expected a number from {low} to {high}{unit}, got {v!r}")
+        return float(v)
 
     def table(
         self, t: dict[str, Any], name: str, required: bool = False, key: str | None = None
