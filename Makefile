@@ -12,10 +12,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## demo: build the bundled example digest into preview/ (no account, no network); --since
-## reaches back to the example feed's items, which are dated November 2026
+## demo: the whole job on the bundled example, from scratch (no account, no network): preview
+## the next issue into preview/, then send it to the example's readers through the outbox.
+## --since reaches back to the example feed's items, which are dated November 2026.
 demo: $(STAMP)
+	rm -rf .digest outbox preview
 	$(BIN)/digest preview --list daily --out preview --since 2026-11-01
+	$(BIN)/digest send --list daily --since 2026-11-01
 
 ## test: lint, format check and the test suite
 test: $(STAMP)

@@ -53,11 +53,12 @@ def _register() -> None:
     from .gather import gather
     from .init import init
     from .preview import preview
+    from .send import send, status
     from .sources import sources
     from .subscribers import subscribers
     from .summarise import summarise
 
-    for cmd in (init, preview, summarise, gather, sources, subscribers):
+    for cmd in (init, preview, summarise, gather, sources, send, status, subscribers):
         main.add_command(cmd)
 
 

@@ -5,9 +5,9 @@
 - `feeds`, `pages` (`cache`): the HTTP cache of feeds, with their parsed entries, and the text
   of article pages fetched for teasers;
 - `health` (`health`): how each source did, for `digest sources check`;
-- `items`, `sent` (`ledger`): first sightings of items, and the sent ledger.
+- `items`, `sent` (`ledger`): first sightings of items, and which items each list has had;
+- `sends` (`sends`): the send ledger, a row per issue and reader.
 
-The coming send ledger (per-reader progress of a send) gets a module and a migration here.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .cache import PAGE_CACHE_DAYS, CachedFeed, CachedPage, FeedCache, PageCache
 from .db import SCHEMA_VERSION, STATE_FILE, Database, failure
 from .health import HealthLog
 from .ledger import SentKeys, SentLedger, Sightings
+from .sends import SendLedger
 
 __all__ = [
     "PAGE_CACHE_DAYS",
@@ -46,6 +47,7 @@ class State:
         self.health = HealthLog(db)
         self.items = Sightings(db)
         self.sent = SentLedger(db)
+        self.sends = SendLedger(db)
 
     @classmethod
     def open(cls, state_dir: Path) -> State:

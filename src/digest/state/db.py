@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import StateError
+from .schema import MIGRATIONS as _MIGRATIONS
+from .schema import SCHEMA_VERSION
 
 __all__ = [
     "BUSY_TIMEOUT",
@@ -27,62 +29,7 @@ __all__ = [
 ]
 
 STATE_FILE = "state.sqlite3"
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT = 30.0
-
-_SCHEMA_V1 = """
-CREATE TABLE http_cache (
-    url TEXT PRIMARY KEY,
-    etag TEXT,
-    last_modified TEXT,
-    body_hash TEXT,
-    fetched_at TEXT NOT NULL,
-    title TEXT,
-    format TEXT,
-    problems TEXT NOT NULL DEFAULT '[]',
-    entries TEXT NOT NULL
-);
-CREATE TABLE items (
-    id TEXT PRIMARY KEY,
-    canonical_url TEXT,
-    first_seen TEXT NOT NULL
-);
-CREATE INDEX items_by_url ON items (canonical_url);
-CREATE TABLE source_health (
-    location TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    checked_at TEXT NOT NULL,
-    status TEXT NOT NULL,
-    last_success TEXT,
-    items INTEGER NOT NULL DEFAULT 0,
-    missing_dates INTEGER NOT NULL DEFAULT 0,
-    teasers INTEGER NOT NULL DEFAULT 0,
-    feed_url TEXT,
-    problem TEXT
-);
-CREATE TABLE pages (
-    url TEXT PRIMARY KEY,
-    fetched_at TEXT NOT NULL,
-    title TEXT,
-    paragraphs TEXT NOT NULL,
-    image TEXT
-);
-CREATE TABLE issues (
-    list TEXT NOT NULL,
-    issue_id TEXT NOT NULL,
-    sent_at TEXT NOT NULL,
-    PRIMARY KEY (list, issue_id)
-);
-CREATE TABLE sent_items (
-    list TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    issue_id TEXT NOT NULL,
-    sent_at TEXT NOT NULL,
-    PRIMARY KEY (list, item_id)
-);
-"""
-_MIGRATIONS = {1: _SCHEMA_V1}
 
 
 def stamp(when: datetime) -> str:

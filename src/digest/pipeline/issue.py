@@ -1,7 +1,5 @@
-"""The only module that knows the order of the stages: sources → gather → summarise → compose
-(→ deliver). Each stage is a function with plain frozen data in and out; this module opens what
-they share for one run (the state database and one HTTP client) and hands each its few settings.
-"""
+"""One issue through the stages: sources → gather → summarise (`gather`), → compose
+(`build_issue`), → preview files (`preview_issue`); and `check_sources` for `digest sources`."""
 
 from __future__ import annotations
 
@@ -11,15 +9,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .compose import render
-from .config import Config, ListConfig
-from .deliver import PreviewResult, preview_reader, write_preview
-from .errors import NoArticlesError, SourceError
-from .gather import History, choose, window_start
-from .models import Digest, Gathered, Issue, SourceHealth, SourceRead
-from .sources import Fetcher, FetchLimits, PageReader, Progress, Reading, read_sources
-from .state import State, open_state
-from .summarise import summarise_items
+from ..compose import render
+from ..config import Config, ListConfig
+from ..deliver import PreviewResult, preview_reader, write_preview
+from ..errors import NoArticlesError, SourceError
+from ..gather import History, choose, window_start
+from ..models import Digest, Gathered, Issue, SourceHealth, SourceRead
+from ..sources import Fetcher, FetchLimits, PageReader, Progress, Reading, read_sources
+from ..state import State, open_state
+from ..summarise import summarise_items
 
 __all__ = ["Issue", "build_issue", "check_sources", "gather", "issue_id", "preview_issue"]
 

@@ -1,0 +1,149 @@
+"""`digest send` and `digest status`: deliver today's issue with the ledger, and read the ledger."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+
+import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from ..config.delivery import BACKENDS
+from ..deliver.send import SendOptions, Tally
+from ..errors import DigestError
+from ..pipeline import SendRequest, send_issue
+from ..state import open_state
+from .common import CONTEXT, config_option, get_config, since_option, when_text
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[object]:
+    """A live count on stderr while batches go out (only on a terminal)."""
+    console = Console(stderr=True)
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("sending", total=None)
+
+        def update(t: Tally) -> None:
+            bar.update(task, description=f"sent {t.sent}, failed {t.failed}, unknown {t.unknown}")
+
+        yield update
+
+
+@click.command(context_settings=CONTEXT)
+@config_option
+@click.option("--list", "-l", "list_name", metavar="NAME", help="The list (default: the first).")
+@click.option(
+    "--backend", "-b", type=click.Choice(BACKENDS), help="The sender (default: from digest.toml)."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Build the issue and count its readers; send nothing."
+)
+@click.option(
+    "--since",
+    "since_text",
+    metavar="WHEN",
+    help="For a new issue, take feed items published since WHEN (2d, 12h, or an ISO date) "
+    "instead of since the last sent issue.",
+)
+@click.option("--sandbox", is_flag=True, help="SendGrid's sandbox mode: checked, not delivered.")
+@click.option("--to", metavar="ADDRESS", help="Send one test copy to ADDRESS, outside the ledger.")
+@click.option("--new-issue", is_flag=True, help="Start another issue today instead of resuming.")
+@click.option("--retry-failed", is_flag=True, help="Try the readers whose copy failed again.")
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Send again to readers whose batch may or may not have gone out (they may get two).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def send(
+    list_name: str | None,
+    backend: str | None,
+    dry_run: bool,
+    since_text: str | None,
+    sandbox: bool,
+    to: str | None,
+    new_issue: bool,
+    retry_failed: bool,
+    resend_unknown: bool,
+    as_json: bool,
+) -> None:
+    """Send today's issue of a list to every subscribed reader who does not have it yet.
+
+    The first send of the day freezes the issue in the ledger; running it again resumes that
+    issue (a killed send finishes the readers it missed) and never mails anyone twice. Readers
+    whose batch may have gone out when a send died are reported as unknown and sent again only
+    with --resend-unknown. Exits 1 if a reader failed or is unknown.
+
+    \b
+    Examples:
+      digest send                         # through [delivery] backend (default: the outbox)
+      digest send --dry-run
+      digest send --to me@example.com     # one test copy
+      digest send --backend sendgrid --sandbox
+    """
+    config = get_config(click.get_current_context())
+    lst = config.get_list(list_name)
+    options = SendOptions(retry_failed=retry_failed, resend_unknown=resend_unknown)
+    since = since_option(since_text, lst.zone)
+    request = SendRequest(backend, dry_run, sandbox, to, new_issue, options, since)
+    with _progress(not as_json) as progress:
+        report = send_issue(config, lst, request, progress=progress)  # type: ignore[arg-type]
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(report.message + (f" in {report.seconds:.1f} s" if report.finished else ""))
+        if report.backend == "outbox" and report.finished:
+            click.echo(f"The messages are in {config.delivery.outbox / str(report.issue_id)}")
+        for email, reason in report.tally.failures[:20]:
+            click.echo(f"  {email}: {reason}", err=True)
+    if report.tally.failed or report.tally.unknown or report.interrupted:
+        raise SystemExit(1)
+
+
+@click.command(context_settings=CONTEXT)
+@config_option
+@click.option("--list", "-l", "list_name", metavar="NAME", help="The list (default: the first).")
+@click.option("--issue", "issue_id", metavar="ID", help="Only this issue, e.g. daily-2026-11-24.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def status(list_name: str | None, issue_id: str | None, as_json: bool) -> None:
+    """Show the send ledger: each issue's readers by state, and who failed and why.
+
+    \b
+    Examples:
+      digest status
+      digest status --issue daily-2026-11-24 --json
+    """
+    config = get_config(click.get_current_context())
+    lst = config.get_list(list_name)
+    with open_state(config.state_dir) as state:
+        ids = [issue_id] if issue_id else state.sends.issue_ids(lst.name)
+        try:
+            rows = [state.sends.counts(lst.name, i) for i in ids]
+        except KeyError:
+            raise DigestError(
+                f"list {lst.name!r} has no issue {issue_id!r} in the ledger",
+                "`digest status` without --issue lists its issues.",
+            ) from None
+    if as_json:
+        click.echo(json.dumps([asdict(r) for r in rows], indent=2, default=str))
+        return
+    if not rows:
+        click.echo(f"No issue of {lst.name!r} has been sent yet.")
+    for r in rows:
+        done = f"finished {when_text(r.finished_at)}" if r.finished_at else "not finished"
+        counts = ", ".join(f"{k} {v}" for k, v in r.counts.items() if v or k == "sent")
+        click.echo(f"{r.issue_id}: {counts} (started {when_text(r.started_at)}, {done})")
+        for email, reason in r.failed:
+            click.echo(f"  {email}: {reason}")

@@ -1,0 +1,217 @@
+"""Send an issue to a stream of readers through a sender, batch by batch, with the ledger.
+
+For each batch: claim it in the ledger (committed before anything goes out), hand it to the
+sender (a few at once when the sender allows), retry a refused batch with backoff, then mark
+each reader's outcome. Readers stream in; only the batches in flight are held, so a list of a
+million costs the same memory as one of a thousand.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Literal
+
+from ..state.sends import Claim, SendLedger
+from .base import Letter, Permanent, Recipient, Result, Sender, Transient, Unknown
+from .retry import Backoff
+
+__all__ = ["IssueLedger", "SendOptions", "Tally", "deliver"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[["Tally"], None]
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    retry_failed: bool = False
+    """Claim readers whose last try failed, too."""
+    resend_unknown: bool = False
+    """Claim readers whose batch may or may not have gone out, too."""
+    backoff: Backoff = field(default_factory=Backoff)
+
+
+@dataclass
+class Tally:
+    """What a send did so far."""
+
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+    skipped: int = 0
+    """Readers not due: they had this issue already (or failed or unknown, unless asked)."""
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    """(address, reason) of this run's failed and unknown readers (the first 100)."""
+
+    def note(self, email: str, reason: str) -> None:
+        if len(self.failures) < 100:
+            self.failures.append((email, reason))
+
+
+@dataclass(frozen=True)
+class IssueLedger:
+    """The ledger as one issue's send uses it."""
+
+    ledger: SendLedger
+    list_name: str
+    issue_id: str
+    options: SendOptions
+
+    def claim(self, batch: Sequence[Recipient]) -> Claim | None:
+        return self.ledger.claim(
+            self.list_name,
+            self.issue_id,
+            [(r.key, r.email) for r in batch],
+            _now(),
+            retry_failed=self.options.retry_failed,
+            resend_unknown=self.options.resend_unknown,
+        )
+
+    def mark(self, outcomes: list[tuple[str, str, str | None, str | None]]) -> None:
+        self.ledger.mark(self.list_name, self.issue_id, outcomes, _now())
+
+    def release(self, claim: Claim) -> None:
+        self.ledger.release(self.list_name, self.issue_id, claim.batch, _now())
+
+
+Outcome = tuple[Literal["done", "gave up", "unknown"], list[Result] | str]
+
+
+def deliver(
+    letter: Letter,
+    readers: Iterable[Recipient],
+    sender: Sender,
+    ledger: IssueLedger,
+    *,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Tally:
+    """Send `letter` to every due reader of `readers`. Raises Permanent (after settling the
+    batches already out) when the sender says nothing will work."""
+    tally = Tally()
+    backoff = ledger.options.backoff
+    inflight: dict[Future[Outcome], tuple[Claim, list[Recipient]]] = {}
+    stop: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=sender.concurrency, thread_name_prefix="send") as pool:
+        try:
+            for chunk in _batched(readers, sender.batch_size):
+                claim = ledger.claim(chunk)
+                tally.skipped += len(chunk) - (len(claim.readers) if claim else 0)
+                if claim is None:
+                    continue
+                claimed = set(claim.readers)
+                batch = [r for r in chunk if r.key in claimed]
+                future = pool.submit(_attempts, sender, letter, batch, backoff, sleep)
+                inflight[future] = (claim, batch)
+                while len(inflight) >= sender.concurrency and stop is None:
+                    stop = _settle_some(inflight, ledger, tally, progress)
+                if stop is not None:
+                    break
+        finally:
+            while inflight:  # the answers of batches already out are real: record them
+                stop = _settle_some(inflight, ledger, tally, progress) or stop
+    if stop is not None:
+        raise stop
+    return tally
+
+
+def _batched(readers: Iterable[Recipient], size: int) -> Iterator[list[Recipient]]:
+    it = iter(readers)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _attempts(
+    sender: Sender,
+    letter: Letter,
+    batch: list[Recipient],
+    backoff: Backoff,
+    sleep: Callable[[float], None],
+) -> Outcome:
+    """One batch, tried until it is answered, may have gone out, or retries run out."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return "done", sender.send(letter, batch)
+        except Transient as exc:
+            pause = backoff.wait(attempt, exc.retry_after)
+            if pause is None:
+                return "gave up", f"{exc.reason} (gave up after {attempt} tries)"
+            log.info("%s refused a batch (%s); trying again in %.1f s", sender.name, exc, pause)
+            sleep(pause)
+        except Unknown as exc:
+            return "unknown", exc.reason
+
+
+def _settle_some(
+    inflight: dict[Future[Outcome], tuple[Claim, list[Recipient]]],
+    ledger: IssueLedger,
+    tally: Tally,
+    progress: Progress | None,
+) -> BaseException | None:
+    """Record the batches that have finished; the exception that should stop the send."""
+    done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+    stop: BaseException | None = None
+    for future in done:
+        claim, batch = inflight.pop(future)
+        try:
+            kind, value = future.result()
+        except Permanent as exc:
+            ledger.release(claim)  # refused outright: nothing of it went out
+            stop = exc
+            continue
+        except Exception as exc:  # a bug in a sender: the batch may have gone out
+            reason = f"unexpected error: {type(exc).__name__}: {exc} (a bug in digest)"
+            _record(ledger, tally, batch, None, missing="unknown", reason=reason)
+            log.error("sending a batch failed", exc_info=exc)
+            stop = exc
+            continue
+        if kind == "done":
+            assert isinstance(value, list)
+            why = "the sender gave no answer for this reader"
+            _record(ledger, tally, batch, value, missing="unknown", reason=why)
+        else:
+            assert isinstance(value, str)
+            missing = "unknown" if kind == "unknown" else "failed"
+            _record(ledger, tally, batch, None, missing=missing, reason=value)
+        if progress:
+            progress(tally)
+    return stop
+
+
+def _record(
+    ledger: IssueLedger,
+    tally: Tally,
+    batch: list[Recipient],
+    results: list[Result] | None,
+    *,
+    missing: str,
+    reason: str,
+) -> None:
+    """Mark a batch: each reader's own result, or `missing` (with `reason`) for one without."""
+    answered = {res.email: res for res in results or []}
+    outcomes: list[tuple[str, str, str | None, str | None]] = []
+    for r in batch:
+        res = answered.get(r.email)
+        status, why = (res.status, res.error) if res else (missing, reason)
+        outcomes.append((r.key, status, res.message_id if res else None, why))
+        if status == "sent":
+            tally.sent += 1
+            continue
+        if status == "failed":
+            tally.failed += 1
+        else:
+            tally.unknown += 1
+        tally.note(r.email, why or "")
+    ledger.mark(outcomes)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,311 @@
+"""`digest send`: build the list's issue (or take the one already frozen in the ledger), and
+deliver it to every subscribed reader who does not have it yet.
+
+The order: pick the issue id (deterministic per list and local day), freeze the rendered issue
+in the ledger the first time, mark batches a dead run left out as unknown, stream the readers
+from the CSV through the sender with the ledger, and once every reader was tried, record the
+issue's articles as sent for this list (so the next issue does not repeat them).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from email.utils import formataddr, parseaddr
+from typing import Any
+from urllib.parse import urlsplit
+
+from filelock import FileLock, Timeout
+
+from ..config import Config, ListConfig
+from ..deliver.base import Letter, Recipient
+from ..deliver.retry import Backoff
+from ..deliver.send import IssueLedger, Progress, SendOptions, Tally, deliver
+from ..deliver.senders import REAL_BACKENDS, make_sender
+from ..errors import ConfigError, DigestError, NoArticlesError
+from ..models import Issue
+from ..state import State, open_state
+from ..subscribers import SubscriberList
+from ..tokens import unsubscribe_url
+from .issue import build_issue, issue_id
+
+__all__ = ["SendReport", "SendRequest", "send_issue"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """What `digest send` was asked to do."""
+
+    backend: str | None = None
+    dry_run: bool = False
+    sandbox: bool = False
+    to: str | None = None
+    new_issue: bool = False
+    options: SendOptions = field(default_factory=SendOptions)
+    since: datetime | None = None
+    """For a new issue: the window start, instead of the last sent issue."""
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """What a send did, for the closing summary (and `--json`)."""
+
+    list_name: str
+    issue_id: str | None
+    backend: str
+    message: str
+    """One line saying what happened."""
+    articles: int = 0
+    tally: Tally = field(default_factory=Tally)
+    interrupted: int = 0
+    """Readers whose batch a dead run left out, now marked unknown."""
+    readers: int = 0
+    """Readers a dry run would send to."""
+    seconds: float = 0.0
+    finished: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["tally"].pop("failures", None)
+        d["failures"] = [{"email": e, "reason": r} for e, r in self.tally.failures]
+        return d
+
+
+def send_issue(
+    config: Config,
+    lst: ListConfig,
+    request: SendRequest,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> SendReport:
+    """Send the list's issue of today (see the module's docstring). Raises DigestError for
+    what stops a send: settings, another send running, a provider refusing outright."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    backend = request.backend or lst.backend or config.delivery.backend
+    secret = _secret(config, backend, request)
+    lock = FileLock(str(config.state_dir / f"send-{lst.name}.lock"), timeout=0)
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with lock, open_state(config.state_dir) as state:
+            return _send(config, lst, request, backend, secret, state, now, progress)
+    except Timeout:
+        raise DigestError(
+            f"another `digest send` of list {lst.name!r} is running",
+            f"Wait for it to end (or remove {lock.lock_file} if none is running).",
+        ) from None
+
+
+def _secret(config: Config, backend: str, request: SendRequest) -> str:
+    """DIGEST_SECRET signs every unsubscribe link; a real send without it (or without
+    base_url, where the links point) would mail links that do not work."""
+    secret = os.environ.get("DIGEST_SECRET", "")
+    real = backend in REAL_BACKENDS and not request.dry_run
+    missing = [
+        n for n, ok in (("DIGEST_SECRET", secret), ("base_url", config.base_url_given)) if not ok
+    ]
+    if missing and real:
+        raise ConfigError(
+            f"a real send needs {' and '.join(missing)}: every message carries an unsubscribe "
+            "link signed with DIGEST_SECRET under base_url",
+            "Set DIGEST_SECRET in the environment (a long random string, kept secret) and "
+            "`base_url` in [newsletter] of digest.toml.",
+        )
+    if missing:
+        log.warning(
+            "%s not set: the unsubscribe links in these copies do not work (a real send "
+            "through smtp or sendgrid needs it)",
+            " and ".join(missing),
+        )
+    return secret
+
+
+def _send(
+    config: Config,
+    lst: ListConfig,
+    request: SendRequest,
+    backend: str,
+    secret: str,
+    state: State,
+    now: datetime,
+    progress: Progress | None,
+) -> SendReport:
+    base = issue_id(lst, now)
+    issue = _pick_issue(state, lst, base, request.new_issue)
+    frozen = state.sends.get(lst.name, issue)
+    if frozen is not None and frozen.finished_at is not None and not _retrying(request):
+        when = frozen.finished_at.strftime("%Y-%m-%d %H:%M UTC")
+        return SendReport(
+            lst.name,
+            issue,
+            backend,
+            f"{issue} was sent at {when}; nothing more to send "
+            "(--new-issue makes another issue today)",
+        )
+    if frozen is None:
+        built = _build(config, lst, now, request.since)
+        if isinstance(built, str):
+            return SendReport(lst.name, None, backend, built)
+        letter = letter_for(built, lst, config, now, issue)
+        if request.dry_run or request.to:
+            return _without_ledger(config, lst, request, backend, secret, letter, built)
+        shown = built.digest.articles[: built.rendered.articles_included]
+        ids = [a.id for a in shown]  # an article left out for size is not sent: it may come next
+        frozen = state.sends.start(lst.name, issue, backend, _letter_json(letter), ids, now)
+    letter = _letter_from(frozen.letter)
+    if request.dry_run or request.to:
+        return _without_ledger(config, lst, request, backend, secret, letter, None)
+    return _deliver(
+        config, lst, request, backend, secret, state, letter, frozen.article_ids, progress
+    )
+
+
+def _retrying(request: SendRequest) -> bool:
+    return request.options.retry_failed or request.options.resend_unknown
+
+
+def _pick_issue(state: State, lst: ListConfig, base: str, new_issue: bool) -> str:
+    """Today's issue id; with --new-issue the first of `<id>-2`, `<id>-3`… not yet started."""
+    if not new_issue:
+        return base
+    n = 2
+    while state.sends.get(lst.name, f"{base}-{n}") is not None:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _build(config: Config, lst: ListConfig, now: datetime, since: datetime | None) -> Issue | str:
+    """The issue, or a line saying why there is nothing new to send."""
+    try:
+        issue = build_issue(config, lst, now=now, since=since)
+    except NoArticlesError:
+        return f"nothing new to send for list {lst.name!r}: no new articles"
+    for problem in issue.problems:
+        log.warning("%s", problem)
+    n = issue.rendered.articles_included
+    if n < lst.min_articles:
+        return (
+            f"nothing new to send for list {lst.name!r}: {n} new article(s), "
+            f"fewer than min_articles = {lst.min_articles}"
+        )
+    return issue
+
+
+def letter_for(
+    issue: Issue, lst: ListConfig, config: Config, now: datetime, ledger_id: str
+) -> Letter:
+    """The issue as every reader of `lst` gets it, before their own parts. `ledger_id` is the
+    issue's id in the ledger (today's, or `-2`… with --new-issue)."""
+    host = urlsplit(config.base_url).hostname or "localhost"
+    sender_address = parseaddr(lst.sender)[1]
+    mailto = parseaddr(lst.reply_to)[1] if lst.reply_to else sender_address
+    return Letter(
+        list_name=lst.name,
+        issue_id=ledger_id,
+        sender=lst.sender,
+        reply_to=lst.reply_to,
+        subject=issue.rendered.subject,
+        html=issue.rendered.html,
+        text=issue.rendered.text,
+        marker=issue.rendered.marker,
+        list_id=formataddr((lst.title, f"{lst.name}.{host}")),
+        unsubscribe_mailto=mailto,
+        date=now,
+    )
+
+
+def _letter_json(letter: Letter) -> dict[str, Any]:
+    d = asdict(letter)
+    d["date"] = letter.date.isoformat()
+    return d
+
+
+def _letter_from(d: dict[str, Any]) -> Letter:
+    return Letter(**{**d, "date": datetime.fromisoformat(d["date"])})
+
+
+def recipients(config: Config, lst: ListConfig, secret: str) -> Iterator[Recipient]:
+    """The list's subscribed readers, streamed, each with their own unsubscribe link."""
+    for sub in SubscriberList(lst.subscribers).iter_active():
+        url = unsubscribe_url(config.base_url, secret, lst.name, sub.email)
+        yield Recipient(email=sub.email, name=sub.name, unsubscribe_url=url, key=sub.key)
+
+
+def _without_ledger(
+    config: Config,
+    lst: ListConfig,
+    request: SendRequest,
+    backend: str,
+    secret: str,
+    letter: Letter,
+    built: Issue | None,
+) -> SendReport:
+    """A dry run (count the readers) or one test copy (`--to`): the ledger is not touched."""
+    articles = built.rendered.articles_included if built else 0
+    if request.to:
+        url = unsubscribe_url(config.base_url, secret, lst.name, request.to)
+        test = Recipient(email=request.to, name="", unsubscribe_url=url, key=request.to.casefold())
+        with make_sender(backend, config.delivery, sandbox=request.sandbox) as sender:
+            result = sender.send(letter, [test])[0]
+        if result.status != "sent":
+            raise DigestError(f"the test copy to {request.to} failed: {result.error}")
+        return SendReport(
+            lst.name, letter.issue_id, backend, f"sent one test copy to {request.to}", articles
+        )
+    n = sum(1 for _ in recipients(config, lst, secret))
+    return SendReport(
+        lst.name,
+        letter.issue_id,
+        backend,
+        f"dry run: {letter.issue_id} would go to {n} reader(s) through {backend}",
+        articles,
+        readers=n,
+    )
+
+
+def _deliver(
+    config: Config,
+    lst: ListConfig,
+    request: SendRequest,
+    backend: str,
+    secret: str,
+    state: State,
+    letter: Letter,
+    article_ids: tuple[str, ...],
+    progress: Progress | None,
+) -> SendReport:
+    start = time.perf_counter()
+    interrupted = state.sends.interrupted(lst.name, letter.issue_id, datetime.now(UTC))
+    tries = Backoff(tries=config.delivery.max_retries + 1)
+    options = (
+        request.options
+        if request.options.backoff != Backoff()
+        else replace(request.options, backoff=tries)
+    )
+    ledger = IssueLedger(state.sends, lst.name, letter.issue_id, options)
+    with make_sender(backend, config.delivery, sandbox=request.sandbox) as sender:
+        tally = deliver(letter, recipients(config, lst, secret), sender, ledger, progress=progress)
+    done = datetime.now(UTC)
+    state.sends.finish(lst.name, letter.issue_id, done)
+    state.sent.record_issue(lst.name, letter.issue_id, article_ids, done)
+    line = (
+        f"{letter.issue_id}: sent {tally.sent}, skipped {tally.skipped} (had it), "
+        f"failed {tally.failed}, unknown {tally.unknown + interrupted}"
+    )
+    return SendReport(
+        lst.name,
+        letter.issue_id,
+        backend,
+        line,
+        len(article_ids),
+        tally,
+        interrupted,
+        seconds=time.perf_counter() - start,
+        finished=True,
+    )

@@ -1,0 +1,98 @@
+"""The state database's schema, one migration per version (`PRAGMA user_version`). A migration
+only adds: an older digest refuses a newer file instead of damaging it."""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+
+_SCHEMA_V1 = """
+CREATE TABLE http_cache (
+    url TEXT PRIMARY KEY,
+    etag TEXT,
+    last_modified TEXT,
+    body_hash TEXT,
+    fetched_at TEXT NOT NULL,
+    title TEXT,
+    format TEXT,
+    problems TEXT NOT NULL DEFAULT '[]',
+    entries TEXT NOT NULL
+);
+CREATE TABLE items (
+    id TEXT PRIMARY KEY,
+    canonical_url TEXT,
+    first_seen TEXT NOT NULL
+);
+CREATE INDEX items_by_url ON items (canonical_url);
+CREATE TABLE source_health (
+    location TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    checked_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    last_success TEXT,
+    items INTEGER NOT NULL DEFAULT 0,
+    missing_dates INTEGER NOT NULL DEFAULT 0,
+    teasers INTEGER NOT NULL DEFAULT 0,
+    feed_url TEXT,
+    problem TEXT
+);
+CREATE TABLE pages (
+    url TEXT PRIMARY KEY,
+    fetched_at TEXT NOT NULL,
+    title TEXT,
+    paragraphs TEXT NOT NULL,
+    image TEXT
+);
+CREATE TABLE issues (
+    list TEXT NOT NULL,
+    issue_id TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    PRIMARY KEY (list, issue_id)
+);
+CREATE TABLE sent_items (
+    list TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    issue_id TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    PRIMARY KEY (list, item_id)
+);
+"""
+
+# Version 2: the send ledger. A row per issue (its rendered content frozen when the send starts,
+# so a resumed send sends the same issue), a row per batch, and a row per issue and reader:
+# pending → claimed (in a batch, committed before the request goes out) → sent | failed | unknown.
+_SCHEMA_V2 = """
+CREATE TABLE sends (
+    list TEXT NOT NULL,
+    issue_id TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    backend TEXT NOT NULL,
+    letter TEXT NOT NULL,
+    article_ids TEXT NOT NULL,
+    PRIMARY KEY (list, issue_id)
+);
+CREATE TABLE batches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    list TEXT NOT NULL,
+    issue_id TEXT NOT NULL,
+    claimed_at TEXT NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE TABLE deliveries (
+    list TEXT NOT NULL,
+    issue_id TEXT NOT NULL,
+    reader TEXT NOT NULL,
+    email TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'claimed', 'sent', 'failed', 'unknown')),
+    batch INTEGER,
+    message_id TEXT,
+    reason TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (list, issue_id, reader)
+);
+CREATE INDEX deliveries_by_status ON deliveries (list, issue_id, status);
+"""
+
+MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+SCHEMA_VERSION = max(MIGRATIONS)

@@ -1,0 +1,241 @@
+"""The send ledger: which reader has had which issue, so nobody gets the same issue twice and a
+crash loses nobody.
+
+Each issue's send has a row (`sends`) with its rendered content frozen when it starts, so a
+resumed send sends the same issue even if a feed changed. Each reader of it has a row
+(`deliveries`): pending → claimed (in a batch) → sent | failed | unknown. A batch is claimed
+and committed *before* its request goes out and marked after the answer, one transaction each
+way; so a process that dies leaves at most its batches in flight as `claimed`, which the next
+run reports as `unknown` (they may have gone out) instead of sending them again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .db import Database, stamp
+
+__all__ = ["Claim", "DeliveryCounts", "FrozenSend", "SendLedger"]
+
+STATUSES = ("pending", "claimed", "sent", "failed", "unknown")
+
+
+@dataclass(frozen=True)
+class FrozenSend:
+    """An issue's send as the ledger holds it."""
+
+    list_name: str
+    issue_id: str
+    started_at: datetime
+    finished_at: datetime | None
+    backend: str
+    letter: dict[str, Any]
+    """The rendered issue (`deliver.base.Letter` fields), as it was when the send started."""
+    article_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A batch claimed for sending: its id and the readers (keys) in it."""
+
+    batch: int
+    readers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DeliveryCounts:
+    """How many readers of an issue are in each state, and the failed ones with reasons."""
+
+    list_name: str
+    issue_id: str
+    started_at: datetime
+    finished_at: datetime | None
+    counts: dict[str, int] = field(default_factory=dict)
+    failed: tuple[tuple[str, str], ...] = ()
+
+
+class SendLedger:
+    """Tables `sends`, `batches` and `deliveries`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # The issue.
+
+    def get(self, list_name: str, issue_id: str) -> FrozenSend | None:
+        row = self.db.conn.execute(
+            "SELECT list, issue_id, started_at, finished_at, backend, letter, article_ids "
+            "FROM sends WHERE list = ? AND issue_id = ?",
+            (list_name, issue_id),
+        ).fetchone()
+        return self._frozen(row) if row else None
+
+    def _frozen(self, row: tuple[Any, ...]) -> FrozenSend:
+        where = "sends"
+        return FrozenSend(
+            list_name=row[0],
+            issue_id=row[1],
+            started_at=self.db.read_time(row[2], where, "started_at"),  # type: ignore[arg-type]
+            finished_at=self.db.read_time(row[3], where, "finished_at") if row[3] else None,
+            backend=row[4],
+            letter=json.loads(row[5]),
+            article_ids=tuple(json.loads(row[6])),
+        )
+
+    def start(
+        self,
+        list_name: str,
+        issue_id: str,
+        backend: str,
+        letter: dict[str, Any],
+        article_ids: Sequence[str],
+        now: datetime,
+    ) -> FrozenSend:
+        """Freeze an issue's content as its send starts (once: a second start keeps the first)."""
+        with self.db.tx() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO sends (list, issue_id, started_at, backend, letter, "
+                "article_ids) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    list_name,
+                    issue_id,
+                    stamp(now),
+                    backend,
+                    json.dumps(letter, ensure_ascii=False),
+                    json.dumps(list(article_ids)),
+                ),
+            )
+        frozen = self.get(list_name, issue_id)
+        assert frozen is not None
+        return frozen
+
+    def finish(self, list_name: str, issue_id: str, now: datetime) -> None:
+        with self.db.tx() as c:
+            c.execute(
+                "UPDATE sends SET finished_at = ? WHERE list = ? AND issue_id = ?",
+                (stamp(now), list_name, issue_id),
+            )
+
+    def issue_ids(self, list_name: str) -> list[str]:
+        """The list's issues in the ledger, oldest first."""
+        rows = self.db.conn.execute(
+            "SELECT issue_id FROM sends WHERE list = ? ORDER BY started_at, issue_id", (list_name,)
+        )
+        return [r[0] for r in rows]
+
+    # Readers.
+
+    def interrupted(self, list_name: str, issue_id: str, now: datetime) -> int:
+        """Mark batches a dead run left `claimed` as `unknown` (they may have gone out)."""
+        with self.db.tx() as c:
+            cur = c.execute(
+                "UPDATE deliveries SET status = 'unknown', updated_at = ?, reason = "
+                "'the send stopped while this reader''s batch was out (batch ' || batch || ')' "
+                "WHERE list = ? AND issue_id = ? AND status = 'claimed'",
+                (stamp(now), list_name, issue_id),
+            )
+            return cur.rowcount
+
+    def claim(
+        self,
+        list_name: str,
+        issue_id: str,
+        readers: Sequence[tuple[str, str]],
+        now: datetime,
+        *,
+        retry_failed: bool = False,
+        resend_unknown: bool = False,
+    ) -> Claim | None:
+        """Claim the readers (key, address) that are due, as one batch, in one transaction:
+        new and pending ones, and failed or unknown ones when asked. None if none is due."""
+        due = (
+            ["pending"]
+            + (["failed"] if retry_failed else [])
+            + (["unknown"] if resend_unknown else [])
+        )
+        at = stamp(now)
+        with self.db.tx() as c:
+            c.executemany(
+                "INSERT OR IGNORE INTO deliveries (list, issue_id, reader, email, status, "
+                "updated_at) VALUES (?, ?, ?, ?, 'pending', ?)",
+                [(list_name, issue_id, key, email, at) for key, email in readers],
+            )
+            keys = [key for key, _ in readers]
+            marks = ",".join("?" * len(keys))
+            states = ",".join("?" * len(due))
+            found = [
+                r[0]
+                for r in c.execute(
+                    f"SELECT reader FROM deliveries WHERE list = ? AND issue_id = ? "
+                    f"AND reader IN ({marks}) AND status IN ({states})",
+                    (list_name, issue_id, *keys, *due),
+                )
+            ]
+            if not found:
+                return None
+            batch = c.execute(
+                "INSERT INTO batches (list, issue_id, claimed_at, size) VALUES (?, ?, ?, ?)",
+                (list_name, issue_id, at, len(found)),
+            ).lastrowid
+            c.executemany(
+                "UPDATE deliveries SET status = 'claimed', batch = ?, reason = NULL, "
+                "updated_at = ? WHERE list = ? AND issue_id = ? AND reader = ?",
+                [(batch, at, list_name, issue_id, key) for key in found],
+            )
+        assert batch is not None
+        return Claim(batch, tuple(found))
+
+    def mark(
+        self,
+        list_name: str,
+        issue_id: str,
+        outcomes: Iterable[tuple[str, str, str | None, str | None]],
+        now: datetime,
+    ) -> None:
+        """Record a batch's answer: (reader key, status, message id, reason) each."""
+        at = stamp(now)
+        with self.db.tx() as c:
+            c.executemany(
+                "UPDATE deliveries SET status = ?, message_id = ?, reason = ?, updated_at = ? "
+                "WHERE list = ? AND issue_id = ? AND reader = ?",
+                [
+                    (status, message_id, reason, at, list_name, issue_id, key)
+                    for key, status, message_id, reason in outcomes
+                ],
+            )
+
+    def release(self, list_name: str, issue_id: str, batch: int, now: datetime) -> None:
+        """Give a claimed batch back (its request was refused before anything was sent)."""
+        with self.db.tx() as c:
+            c.execute(
+                "UPDATE deliveries SET status = 'pending', batch = NULL, updated_at = ? "
+                "WHERE list = ? AND issue_id = ? AND batch = ? AND status = 'claimed'",
+                (stamp(now), list_name, issue_id, batch),
+            )
+
+    def counts(self, list_name: str, issue_id: str, failed_limit: int = 100) -> DeliveryCounts:
+        frozen = self.get(list_name, issue_id)
+        if frozen is None:
+            raise KeyError(issue_id)
+        counts = dict.fromkeys(STATUSES, 0)
+        for status, n in self.db.conn.execute(
+            "SELECT status, count(*) FROM deliveries WHERE list = ? AND issue_id = ? "
+            "GROUP BY status",
+            (list_name, issue_id),
+        ):
+            counts[status] = n
+        failed = tuple(
+            (r[0], r[1] or "")
+            for r in self.db.conn.execute(
+                "SELECT email, reason FROM deliveries WHERE list = ? AND issue_id = ? "
+                "AND status IN ('failed', 'unknown') ORDER BY email LIMIT ?",
+                (list_name, issue_id, failed_limit),
+            )
+        )
+        return DeliveryCounts(
+            list_name, issue_id, frozen.started_at, frozen.finished_at, counts, failed
+        )
