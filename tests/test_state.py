@@ -160,3 +160,20 @@ def test_opening_waits_for_a_writer_instead_of_failing(tmp_path: Path) -> None:
         other.close()
     conn = sqlite3.connect(tmp_path / STATE_FILE)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_version_1_database_is_upgraded_and_keeps_its_ledger(tmp_path: Path) -> None:
+    """A state file from before sending existed gains the send ledger and loses nothing."""
+    from digest.state.schema import MIGRATIONS
+
+    conn = sqlite3.connect(tmp_path / STATE_FILE)
+    conn.executescript(MIGRATIONS[1])
+    conn.execute("INSERT INTO issues VALUES ('daily', 'daily-2026-11-23', ?)", (NOW.isoformat(),))
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with State.open(tmp_path) as s:
+        assert s.sent.last_sent("daily") == NOW
+        assert s.sends.issue_ids("daily") == []
+    conn = sqlite3.connect(tmp_path / STATE_FILE)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
