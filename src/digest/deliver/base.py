@@ -23,6 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from types import TracebackType
 from typing import Literal
@@ -59,10 +60,10 @@ class Recipient:
 
     @property
     def to(self) -> str:
-        """The To header's value: `Name <address>` where the list has a name."""
-        from email.headerregistry import Address
-
-        return str(Address(display_name=self.name, addr_spec=self.email))
+        """The To header's value: `Name <address>` where the list has a name. Built from the
+        parts, so an address with a non-ASCII local part (sent with SMTPUTF8) works too."""
+        local, _, domain = self.email.rpartition("@")
+        return str(Address(display_name=self.name, username=local, domain=domain))
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,8 @@ class Result:
     """What became of one recipient of a batch."""
 
     email: str
-    status: Literal["sent", "failed"]
+    status: Literal["sent", "failed", "unknown"]
+    """`unknown`: this reader's copy may or may not have gone out (resent only when asked)."""
     message_id: str | None = None
     error: str | None = None
 
