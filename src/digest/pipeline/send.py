@@ -136,7 +136,7 @@ def _send(
     now: datetime,
     progress: Progress | None,
 ) -> SendReport:
-    base = issue_id(lst, now)
+    base = issue_id(lst, now) + ("-sandbox" if request.sandbox else "")
     issue = _pick_issue(state, lst, base, request.new_issue)
     frozen = state.sends.get(lst.name, issue)
     if frozen is not None and frozen.finished_at is not None and not _retrying(request):
@@ -293,7 +293,8 @@ def _deliver(
         tally = deliver(letter, recipients(config, lst, secret), sender, ledger, progress=progress)
     done = datetime.now(UTC)
     state.sends.finish(lst.name, letter.issue_id, done)
-    state.sent.record_issue(lst.name, letter.issue_id, article_ids, done)
+    if not request.sandbox:  # a sandbox send delivered nothing: its articles are still new
+        state.sent.record_issue(lst.name, letter.issue_id, article_ids, done)
     line = (
         f"{letter.issue_id}: sent {tally.sent}, skipped {tally.skipped} (had it), "
         f"failed {tally.failed}, unknown {tally.unknown + interrupted}"
