@@ -68,7 +68,7 @@ def test_each_subscribed_reader_gets_one_copy_and_the_one_who_left_none(
     assert ada["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     link = ada["List-Unsubscribe"].split(",")[0].strip("<> ")
     assert link.startswith(
-        "https://news.example.org/unsubscribe?list=daily&email=ada%40example.com&token="
+        "https://news.example.org/unsubscribe?list=daily&email=ada@example.com&token="
     )
     token = link.rsplit("token=", 1)[1]
     assert verify("s3cret-for-tests", "daily", "ada@example.com", token)

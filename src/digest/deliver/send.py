@@ -109,7 +109,7 @@ def deliver(
                 batch = [r for r in chunk if r.key in claimed]
                 future = pool.submit(_attempts, sender, letter, batch, backoff, sleep)
                 inflight[future] = (claim, batch)
-                while len(inflight) >= sender.concurrency and stop is None:
+                while len(inflight) >= 2 * sender.concurrency and stop is None:
                     stop = _settle_some(inflight, ledger, tally, progress)
                 if stop is not None:
                     break

@@ -92,6 +92,7 @@ CREATE TABLE deliveries (
     PRIMARY KEY (list, issue_id, reader)
 );
 CREATE INDEX deliveries_by_status ON deliveries (list, issue_id, status);
+CREATE INDEX deliveries_by_batch ON deliveries (batch);
 """
 
 MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}

@@ -158,34 +158,34 @@ class SendLedger:
             + (["unknown"] if resend_unknown else [])
         )
         at = stamp(now)
+        states = ",".join("?" * len(due))
         with self.db.tx() as c:
+            batch = c.execute(
+                "INSERT INTO batches (list, issue_id, claimed_at, size) VALUES (?, ?, ?, 0)",
+                (list_name, issue_id, at),
+            ).lastrowid
+            # One upsert claims new readers and due ones alike; a reader who is not due (sent
+            # already, or failed or unknown unless asked) keeps its row as it was.
             c.executemany(
-                "INSERT OR IGNORE INTO deliveries (list, issue_id, reader, email, status, "
-                "updated_at) VALUES (?, ?, ?, ?, 'pending', ?)",
-                [(list_name, issue_id, key, email, at) for key, email in readers],
+                "INSERT INTO deliveries (list, issue_id, reader, email, status, batch, "
+                "updated_at) VALUES (?, ?, ?, ?, 'claimed', ?, ?) "
+                "ON CONFLICT (list, issue_id, reader) DO UPDATE SET status = 'claimed', "
+                "batch = excluded.batch, reason = NULL, updated_at = excluded.updated_at "
+                f"WHERE deliveries.status IN ({states})",
+                [(list_name, issue_id, key, email, batch, at, *due) for key, email in readers],
             )
-            keys = [key for key, _ in readers]
-            marks = ",".join("?" * len(keys))
-            states = ",".join("?" * len(due))
             found = [
                 r[0]
                 for r in c.execute(
-                    f"SELECT reader FROM deliveries WHERE list = ? AND issue_id = ? "
-                    f"AND reader IN ({marks}) AND status IN ({states})",
-                    (list_name, issue_id, *keys, *due),
+                    "SELECT reader FROM deliveries WHERE list = ? AND issue_id = ? AND batch = ? "
+                    "AND status = 'claimed'",
+                    (list_name, issue_id, batch),
                 )
             ]
             if not found:
+                c.execute("DELETE FROM batches WHERE id = ?", (batch,))
                 return None
-            batch = c.execute(
-                "INSERT INTO batches (list, issue_id, claimed_at, size) VALUES (?, ?, ?, ?)",
-                (list_name, issue_id, at, len(found)),
-            ).lastrowid
-            c.executemany(
-                "UPDATE deliveries SET status = 'claimed', batch = ?, reason = NULL, "
-                "updated_at = ? WHERE list = ? AND issue_id = ? AND reader = ?",
-                [(batch, at, list_name, issue_id, key) for key in found],
-            )
+            c.execute("UPDATE batches SET size = ? WHERE id = ?", (len(found), batch))
         assert batch is not None
         return Claim(batch, tuple(found))
 
@@ -196,17 +196,22 @@ class SendLedger:
         outcomes: Iterable[tuple[str, str, str | None, str | None]],
         now: datetime,
     ) -> None:
-        """Record a batch's answer: (reader key, status, message id, reason) each."""
+        """Record a batch's answer: (reader key, status, message id, reason) each. Readers
+        with the same answer (a SendGrid batch: all sent, one message id) share a statement."""
         at = stamp(now)
+        groups: dict[tuple[str, str | None, str | None], list[str]] = {}
+        for key, status, message_id, reason in outcomes:
+            groups.setdefault((status, message_id, reason), []).append(key)
         with self.db.tx() as c:
-            c.executemany(
-                "UPDATE deliveries SET status = ?, message_id = ?, reason = ?, updated_at = ? "
-                "WHERE list = ? AND issue_id = ? AND reader = ?",
-                [
-                    (status, message_id, reason, at, list_name, issue_id, key)
-                    for key, status, message_id, reason in outcomes
-                ],
-            )
+            for (status, message_id, reason), keys in groups.items():
+                for start in range(0, len(keys), 900):
+                    chunk = keys[start : start + 900]
+                    c.execute(
+                        "UPDATE deliveries SET status = ?, message_id = ?, reason = ?, "
+                        f"updated_at = ? WHERE list = ? AND issue_id = ? AND reader IN "
+                        f"({','.join('?' * len(chunk))})",
+                        (status, message_id, reason, at, list_name, issue_id, *chunk),
+                    )
 
     def release(self, list_name: str, issue_id: str, batch: int, now: datetime) -> None:
         """Give a claimed batch back (its request was refused before anything was sent)."""
