@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_subscribers.py
 	$(BIN)/python bench/bench_gather.py
+	$(BIN)/python bench/bench_send.py
 
 clean:
 	rm -rf $(VENV) preview .pytest_cache .ruff_cache

@@ -1,6 +1,7 @@
-"""The deliver stage: where a rendered issue goes. Today only `preview` (files for a person to
-look at); the senders (outbox, console, SMTP, SendGrid) land here next, one module each behind
-one small interface."""
+"""The deliver stage: where a rendered issue goes. `preview` writes files for a person to look
+at; `send` hands batches of readers to a sender (`base`: one small interface; `outbox`,
+`console`, `smtp`, `sendgrid`: one module each; `senders` picks one by name), retrying refused
+batches (`retry`) and keeping the ledger as it goes."""
 
 from __future__ import annotations
 
