@@ -134,7 +134,7 @@ def test_dry_run_and_test_copy_leave_the_ledger_alone(news: Path) -> None:
     assert dry.readers == 2 and "would go to 2 reader(s)" in dry.message
     test = send_issue(config, lst, SendRequest(to="me@example.org"), now=NOW)
     assert "one test copy" in test.message
-    assert sorted(outbox_messages(news)) == ["me@example.org"]
+    assert sorted(outbox_messages(news, "daily-2026-11-24-test")) == ["me@example.org"]
     real = send_issue(config, lst, SendRequest(), now=NOW)
     assert real.tally.sent == 2
 
@@ -314,3 +314,60 @@ def test_a_send_killed_mid_way_and_run_again_loses_nobody_and_repeats_nobody(
         to = email.message_from_bytes(p.read_bytes(), policy=policy.default)["To"]
         if to in sent_first:
             assert p.read_bytes() == before[p.name]
+
+
+# What the review of the send found (each failed before its fix).
+
+
+def test_sandbox_is_refused_for_a_sender_that_has_none(news: Path) -> None:
+    from digest.errors import ConfigError
+
+    config = load_config(news / "digest.toml")
+    with pytest.raises(ConfigError, match="--sandbox is SendGrid's sandbox mode"):
+        send_issue(config, config.get_list("daily"), SendRequest(sandbox=True), now=NOW)
+    assert not (news / "outbox").exists()
+
+
+def test_a_dry_run_with_to_sends_nothing_and_a_bad_to_is_refused(news: Path) -> None:
+    from digest.errors import ConfigError
+
+    config = load_config(news / "digest.toml")
+    lst = config.get_list("daily")
+    send_issue(config, lst, SendRequest(dry_run=True, to="me@example.org"), now=NOW)
+    assert not (news / "outbox").exists()
+    with pytest.raises(ConfigError, match="--to: 'not an address' is not an email address"):
+        send_issue(config, lst, SendRequest(to="not an address"), now=NOW)
+
+
+def test_nobody_to_send_to_uses_up_nothing(news: Path) -> None:
+    (news / "subscribers" / "daily.csv").write_text("email,name,status\n", encoding="utf-8")
+    config = load_config(news / "digest.toml")
+    lst = config.get_list("daily")
+    empty = send_issue(config, lst, SendRequest(), now=NOW)
+    assert "nobody to send to" in empty.message
+    SubscriberList(lst.subscribers).add("first@example.com")
+    later = send_issue(config, lst, SendRequest(), now=NOW + timedelta(hours=1))
+    assert later.tally.sent == 1 and later.articles == 3  # the articles were still new
+
+
+def test_a_sender_that_cannot_connect_is_one_line_not_a_traceback(news: Path) -> None:
+    import socket
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    with (news / "digest.toml").open("a", encoding="utf-8") as f:
+        f.write(
+            '\n[delivery]\nbackend = "smtp"\nmax_retries = 0\n\n'
+            f'[delivery.smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+        )
+    env = {**os.environ, "DIGEST_SECRET": "s"}
+    r = subprocess.run([str(DIGEST), "send"], cwd=news, capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert f"cannot connect to 127.0.0.1:{port}" in r.stderr
+
+
+def test_a_token_from_a_request_is_checked_not_crashed_on() -> None:
+    assert not verify("s", "daily", "ada@example.com", "ünïcode")
+    assert not verify("s", "daily", "ada@example.com", None)

@@ -16,6 +16,7 @@ from sendgrid_standin import API_KEY, SendGridStandIn, rate_limited, server_erro
 
 from digest.config import load_config
 from digest.deliver.base import Permanent
+from digest.deliver.send import SendOptions
 from digest.pipeline import SendRequest, send_issue
 from digest.state import State
 
@@ -87,3 +88,45 @@ def test_a_sandbox_send_is_its_own_issue_and_counts_nothing_as_sent(news: Path) 
         real = send_issue(config, config.get_list("daily"), SendRequest())
         assert real.tally.sent == READERS  # the sandbox run did not count as the issue
         assert len(sg.addresses()) == READERS
+
+
+def test_an_issue_a_send_did_not_finish_is_finished_the_next_day_not_abandoned(
+    news: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    day1 = datetime(2026, 11, 24, 23, 58, tzinfo=UTC)  # London: two minutes to midnight
+    with SendGridStandIn(api_key=API_KEY, keep=True) as sg:
+        configure(news, sg.url)
+        config = load_config(news / "digest.toml")
+        lst = config.get_list("daily")
+        monkeypatch.setenv("SENDGRID_API_KEY", "SG.wrong")
+        with pytest.raises(Permanent):
+            send_issue(config, lst, SendRequest(), now=day1)
+        monkeypatch.setenv("SENDGRID_API_KEY", API_KEY)
+        resumed = send_issue(config, lst, SendRequest(), now=day1 + timedelta(minutes=10))
+        assert resumed.issue_id == "daily-2026-11-24" and resumed.tally.sent == READERS
+        after = send_issue(config, lst, SendRequest(), now=day1 + timedelta(minutes=20))
+        assert after.issue_id is None and "nothing new" in after.message
+        delivered = sg.addresses()
+    assert len(delivered) == len(set(delivered)) == READERS
+
+
+def test_an_issue_nobody_got_leaves_its_articles_new_and_says_so(news: Path) -> None:
+    with SendGridStandIn(api_key=API_KEY, keep=True) as sg:
+        with (news / "digest.toml").open("a", encoding="utf-8") as f:
+            f.write(
+                f'\n[delivery]\nbackend = "sendgrid"\nmax_retries = 0\n\n'
+                f'[delivery.sendgrid]\nhost = "{sg.url}"\nbatch_size = 1000\n'
+            )
+        sg.script(server_error(503))
+        config = load_config(news / "digest.toml")
+        lst = config.get_list("daily")
+        failed = send_issue(config, lst, SendRequest())
+        assert failed.tally.failed == READERS and failed.problems == READERS
+        again = send_issue(config, lst, SendRequest())
+        assert "nothing more to send" in again.message and again.problems == READERS
+        with State.open(config.state_dir) as state:
+            assert state.sent.last_sent("daily") is None  # nobody had it: nothing used up
+        retried = send_issue(config, lst, SendRequest(options=SendOptions(retry_failed=True)))
+        assert retried.tally.sent == READERS and retried.problems == 0

@@ -21,7 +21,10 @@ def token(secret: str, list_name: str, address: str) -> str:
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
-def verify(secret: str, list_name: str, address: str, given: str) -> bool:
+def verify(secret: str, list_name: str, address: str, given: object) -> bool:
+    """Whether `given` (straight from a request: anything) is the reader's token."""
+    if not isinstance(given, str) or not given.isascii():
+        return False
     return hmac.compare_digest(token(secret, list_name, address), given)
 
 

@@ -108,7 +108,7 @@ def send(
             click.echo(f"The messages are in {config.delivery.outbox / str(report.issue_id)}")
         for email, reason in report.tally.failures[:20]:
             click.echo(f"  {email}: {reason}", err=True)
-    if report.tally.failed or report.tally.unknown or report.interrupted:
+    if report.problems:
         raise SystemExit(1)
 
 

@@ -9,6 +9,7 @@ million costs the same memory as one of a thousand.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -17,11 +18,12 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Literal
 
+from ..errors import DigestError
 from ..state.sends import Claim, SendLedger
 from .base import Letter, Permanent, Recipient, Result, Sender, Transient, Unknown
 from .retry import Backoff
 
-__all__ = ["IssueLedger", "SendOptions", "Tally", "deliver"]
+__all__ = ["IssueLedger", "SendOptions", "Tally", "deliver", "open_sender"]
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,7 @@ class IssueLedger:
         self.ledger.release(self.list_name, self.issue_id, claim.batch, _now())
 
 
-Outcome = tuple[Literal["done", "gave up", "unknown"], list[Result] | str]
+Outcome = tuple[Literal["done", "gave up", "unknown", "halted"], list[Result] | str]
 
 
 def deliver(
@@ -90,35 +92,71 @@ def deliver(
     ledger: IssueLedger,
     *,
     progress: Progress | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> Tally:
     """Send `letter` to every due reader of `readers`. Raises Permanent (after settling the
-    batches already out) when the sender says nothing will work."""
+    batches already out) when the sender says nothing will work.
+
+    A batch is claimed only when a worker is free to send it at once, so no more than
+    `sender.concurrency` batches are ever claimed and not yet answered: a kill leaves at most
+    those in doubt, and a stop (a Permanent refusal, Ctrl-C) sends nothing more: batches
+    waiting to be retried are given back as pending."""
     tally = Tally()
     backoff = ledger.options.backoff
+    halt = threading.Event()
+    pause = sleep or (lambda seconds: halt.wait(seconds))
     inflight: dict[Future[Outcome], tuple[Claim, list[Recipient]]] = {}
     stop: BaseException | None = None
     with ThreadPoolExecutor(max_workers=sender.concurrency, thread_name_prefix="send") as pool:
         try:
             for chunk in _batched(readers, sender.batch_size):
+                while len(inflight) >= sender.concurrency and stop is None:
+                    stop = _settle_some(inflight, ledger, tally, progress)
+                if stop is not None:
+                    break
                 claim = ledger.claim(chunk)
                 tally.skipped += len(chunk) - (len(claim.readers) if claim else 0)
                 if claim is None:
                     continue
                 claimed = set(claim.readers)
                 batch = [r for r in chunk if r.key in claimed]
-                future = pool.submit(_attempts, sender, letter, batch, backoff, sleep)
+                future = pool.submit(_attempts, sender, letter, batch, backoff, pause, halt)
                 inflight[future] = (claim, batch)
-                while len(inflight) >= 2 * sender.concurrency and stop is None:
-                    stop = _settle_some(inflight, ledger, tally, progress)
-                if stop is not None:
-                    break
+        except BaseException:
+            halt.set()  # Ctrl-C or a broken reader stream: no more tries
+            raise
         finally:
+            if stop is not None:
+                halt.set()
             while inflight:  # the answers of batches already out are real: record them
                 stop = _settle_some(inflight, ledger, tally, progress) or stop
     if stop is not None:
         raise stop
     return tally
+
+
+def open_sender(
+    sender: Sender, backoff: Backoff, sleep: Callable[[float], object] = time.sleep
+) -> None:
+    """Open the sender, trying again with backoff while it cannot connect (a server down for a
+    minute must not abort the send); what still fails is one line for the user."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            sender.open()
+            return
+        except Transient as exc:
+            pause = backoff.wait(attempt, exc.retry_after)
+            if pause is None:
+                raise DigestError(
+                    f"{sender.name}: {exc.reason} (tried {attempt} times)",
+                    "Check that the server is up and reachable, then run `digest send` again.",
+                ) from None
+            log.info("%s: %s; trying again in %.1f s", sender.name, exc.reason, pause)
+            sleep(pause)
+        except Unknown as exc:
+            raise DigestError(f"{sender.name}: {exc.reason}") from None
 
 
 def _batched(readers: Iterable[Recipient], size: int) -> Iterator[list[Recipient]]:
@@ -132,11 +170,15 @@ def _attempts(
     letter: Letter,
     batch: list[Recipient],
     backoff: Backoff,
-    sleep: Callable[[float], None],
+    sleep: Callable[[float], object],
+    halt: threading.Event,
 ) -> Outcome:
-    """One batch, tried until it is answered, may have gone out, or retries run out."""
+    """One batch, tried until it is answered, may have gone out, or retries run out; or
+    given back untried (`halted`) when the send is stopping."""
     attempt = 0
     while True:
+        if halt.is_set():
+            return "halted", "the send stopped before this batch was tried again"
         attempt += 1
         try:
             return "done", sender.send(letter, batch)
@@ -173,7 +215,9 @@ def _settle_some(
             log.error("sending a batch failed", exc_info=exc)
             stop = exc
             continue
-        if kind == "done":
+        if kind == "halted":
+            ledger.release(claim)  # refused each time it was tried: nothing of it went out
+        elif kind == "done":
             assert isinstance(value, list)
             why = "the sender gave no answer for this reader"
             _record(ledger, tally, batch, value, missing="unknown", reason=why)

@@ -213,6 +213,11 @@ class SmtpSender(Sender):
         for i, r in enumerate(batch):
             try:
                 results.append(self._deliver(letter, envelope_from, r))
+            except Unknown as exc:
+                # This reader's copy is in doubt, nobody else's: the ones before went out, the
+                # ones after are tried on a fresh connection.
+                self._drop()
+                results.append(Result(r.email, "unknown", error=exc.reason))
             except (Transient, Permanent) as exc:
                 if not any(res.status == "sent" for res in results):
                     if isinstance(exc, Transient):

@@ -22,14 +22,14 @@ from urllib.parse import urlsplit
 from filelock import FileLock, Timeout
 
 from ..config import Config, ListConfig
-from ..deliver.base import Letter, Recipient
+from ..deliver.base import Letter, Recipient, Transient, Unknown
 from ..deliver.retry import Backoff
-from ..deliver.send import IssueLedger, Progress, SendOptions, Tally, deliver
+from ..deliver.send import IssueLedger, Progress, SendOptions, Tally, deliver, open_sender
 from ..deliver.senders import REAL_BACKENDS, make_sender
 from ..errors import ConfigError, DigestError, NoArticlesError
 from ..models import Issue
 from ..state import State, open_state
-from ..subscribers import SubscriberList
+from ..subscribers import InvalidAddress, SubscriberList, normalise
 from ..tokens import unsubscribe_url
 from .issue import build_issue, issue_id
 
@@ -69,6 +69,13 @@ class SendReport:
     """Readers a dry run would send to."""
     seconds: float = 0.0
     finished: bool = False
+    totals: dict[str, int] = field(default_factory=dict)
+    """Every reader of the issue by state, after this run (from the ledger)."""
+
+    @property
+    def problems(self) -> int:
+        """Readers of the issue whose copy failed or is in doubt: a non-zero exit."""
+        return _open_problems(self.totals)
 
     def as_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -136,18 +143,9 @@ def _send(
     now: datetime,
     progress: Progress | None,
 ) -> SendReport:
-    base = issue_id(lst, now) + ("-sandbox" if request.sandbox else "")
-    issue = _pick_issue(state, lst, base, request.new_issue)
+    _check_request(request, backend)
+    issue = _issue_to_send(state, lst, request, now)
     frozen = state.sends.get(lst.name, issue)
-    if frozen is not None and frozen.finished_at is not None and not _retrying(request):
-        when = frozen.finished_at.strftime("%Y-%m-%d %H:%M UTC")
-        return SendReport(
-            lst.name,
-            issue,
-            backend,
-            f"{issue} was sent at {when}; nothing more to send "
-            "(--new-issue makes another issue today)",
-        )
     if frozen is None:
         built = _build(config, lst, now, request.since)
         if isinstance(built, str):
@@ -161,9 +159,61 @@ def _send(
     letter = _letter_from(frozen.letter)
     if request.dry_run or request.to:
         return _without_ledger(config, lst, request, backend, secret, letter, None)
+    if frozen.finished_at is not None and not _retrying(request):
+        state.sends.interrupted(lst.name, issue, now)  # a killed --retry-failed run's batches
+        when = frozen.finished_at.strftime("%Y-%m-%d %H:%M UTC")
+        totals = state.sends.counts(lst.name, issue).counts
+        hint = "" if not _open_problems(totals) else " (--retry-failed, --resend-unknown)"
+        return SendReport(
+            lst.name,
+            issue,
+            backend,
+            f"{issue} was sent at {when}; nothing more to send (--new-issue makes another "
+            f"issue today); {_totals_line(totals)}{hint}",
+            totals=totals,
+        )
     return _deliver(
         config, lst, request, backend, secret, state, letter, frozen.article_ids, progress
     )
+
+
+def _check_request(request: SendRequest, backend: str) -> None:
+    if request.sandbox and backend != "sendgrid":
+        raise ConfigError(
+            f"--sandbox is SendGrid's sandbox mode; the {backend} sender has none",
+            "Use --dry-run to send nothing, or --backend sendgrid --sandbox.",
+        )
+    if request.to:
+        try:
+            normalise(request.to)
+        except InvalidAddress as exc:
+            raise ConfigError(f"--to: {request.to!r} is not an email address ({exc})") from None
+
+
+def _issue_to_send(state: State, lst: ListConfig, request: SendRequest, now: datetime) -> str:
+    """An unfinished issue first (a send killed yesterday evening is finished, not abandoned
+    for today's); else today's, or with --new-issue the next of `<id>-2`, `<id>-3`…"""
+    unfinished = state.sends.unfinished(lst.name, sandbox=request.sandbox)
+    if unfinished and request.new_issue:
+        raise DigestError(
+            f"{unfinished} is not finished yet",
+            "Run `digest send` to finish it before starting another issue.",
+        )
+    if unfinished:
+        if unfinished != issue_id(lst, now) + ("-sandbox" if request.sandbox else ""):
+            log.warning("resuming %s, which a send started and did not finish", unfinished)
+        return unfinished
+    base = issue_id(lst, now) + ("-sandbox" if request.sandbox else "")
+    return _pick_issue(state, lst, base, request.new_issue)
+
+
+def _open_problems(totals: dict[str, int]) -> int:
+    return totals.get("failed", 0) + totals.get("unknown", 0) + totals.get("claimed", 0)
+
+
+def _totals_line(totals: dict[str, int]) -> str:
+    shown = ", ".join(f"{k} {v}" for k, v in totals.items() if v or k == "sent")
+    return f"all readers of the issue: {shown}"
 
 
 def _retrying(request: SendRequest) -> bool:
@@ -248,16 +298,8 @@ def _without_ledger(
 ) -> SendReport:
     """A dry run (count the readers) or one test copy (`--to`): the ledger is not touched."""
     articles = built.rendered.articles_included if built else 0
-    if request.to:
-        url = unsubscribe_url(config.base_url, secret, lst.name, request.to)
-        test = Recipient(email=request.to, name="", unsubscribe_url=url, key=request.to.casefold())
-        with make_sender(backend, config.delivery, sandbox=request.sandbox) as sender:
-            result = sender.send(letter, [test])[0]
-        if result.status != "sent":
-            raise DigestError(f"the test copy to {request.to} failed: {result.error}")
-        return SendReport(
-            lst.name, letter.issue_id, backend, f"sent one test copy to {request.to}", articles
-        )
+    if request.to and not request.dry_run:
+        return _test_copy(config, lst, request, backend, secret, letter, articles)
     n = sum(1 for _ in recipients(config, lst, secret))
     return SendReport(
         lst.name,
@@ -266,6 +308,34 @@ def _without_ledger(
         f"dry run: {letter.issue_id} would go to {n} reader(s) through {backend}",
         articles,
         readers=n,
+    )
+
+
+def _test_copy(
+    config: Config,
+    lst: ListConfig,
+    request: SendRequest,
+    backend: str,
+    secret: str,
+    letter: Letter,
+    articles: int,
+) -> SendReport:
+    """One copy to `--to`, outside the ledger (in the outbox: under `<issue>-test/`)."""
+    assert request.to is not None
+    url = unsubscribe_url(config.base_url, secret, lst.name, request.to)
+    test = Recipient(email=request.to, name="", unsubscribe_url=url, key=request.to.casefold())
+    sender = make_sender(backend, config.delivery, sandbox=request.sandbox)
+    open_sender(sender, Backoff(tries=2))
+    try:
+        result = sender.send(replace(letter, issue_id=f"{letter.issue_id}-test"), [test])[0]
+    except (Transient, Unknown) as exc:
+        raise DigestError(f"the test copy to {request.to} failed: {exc.reason}") from None
+    finally:
+        sender.close()
+    if result.status != "sent":
+        raise DigestError(f"the test copy to {request.to} failed: {result.error}")
+    return SendReport(
+        lst.name, letter.issue_id, backend, f"sent one test copy to {request.to}", articles
     )
 
 
@@ -289,15 +359,43 @@ def _deliver(
         else replace(request.options, backoff=tries)
     )
     ledger = IssueLedger(state.sends, lst.name, letter.issue_id, options)
-    with make_sender(backend, config.delivery, sandbox=request.sandbox) as sender:
+    sender = make_sender(backend, config.delivery, sandbox=request.sandbox)
+    open_sender(sender, options.backoff)
+    try:
         tally = deliver(letter, recipients(config, lst, secret), sender, ledger, progress=progress)
+    finally:
+        sender.close()
+    return _conclude(state, lst, request, backend, letter, article_ids, tally, interrupted, start)
+
+
+def _conclude(
+    state: State,
+    lst: ListConfig,
+    request: SendRequest,
+    backend: str,
+    letter: Letter,
+    article_ids: tuple[str, ...],
+    tally: Tally,
+    interrupted: int,
+    start: float,
+) -> SendReport:
+    """The issue's articles count as sent once a reader has the issue; the issue is finished
+    once no reader is left to try. Nobody on the list at all: the issue is forgotten."""
+    totals = state.sends.counts(lst.name, letter.issue_id).counts
     done = datetime.now(UTC)
-    state.sends.finish(lst.name, letter.issue_id, done)
-    if not request.sandbox:  # a sandbox send delivered nothing: its articles are still new
+    if not any(totals.values()):
+        state.sends.forget(lst.name, letter.issue_id)
+        return SendReport(lst.name, None, backend, f"nobody to send to on list {lst.name!r}")
+    if totals["sent"] and not request.sandbox:  # a sandbox send delivered nothing
         state.sent.record_issue(lst.name, letter.issue_id, article_ids, done)
+    finished = not totals["pending"] and not totals["claimed"]
+    if finished:
+        state.sends.finish(lst.name, letter.issue_id, done)
     line = (
         f"{letter.issue_id}: sent {tally.sent}, skipped {tally.skipped} (had it), "
-        f"failed {tally.failed}, unknown {tally.unknown + interrupted}"
+        f"failed {tally.failed}, unknown {tally.unknown}"
+        + (f"; {interrupted} left in doubt by a send that stopped" if interrupted else "")
+        + (f"; {_totals_line(totals)}" if _open_problems(totals) else "")
     )
     return SendReport(
         lst.name,
@@ -308,5 +406,6 @@ def _deliver(
         tally,
         interrupted,
         seconds=time.perf_counter() - start,
-        finished=True,
+        finished=finished,
+        totals=totals,
     )

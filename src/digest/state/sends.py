@@ -120,6 +120,26 @@ class SendLedger:
                 (stamp(now), list_name, issue_id),
             )
 
+    def unfinished(self, list_name: str, *, sandbox: bool = False) -> str | None:
+        """The list's latest issue whose send started and did not finish (sandbox sends apart
+        from real ones), or None."""
+        for (issue_id,) in self.db.conn.execute(
+            "SELECT issue_id FROM sends WHERE list = ? AND finished_at IS NULL "
+            "ORDER BY started_at DESC, issue_id DESC",
+            (list_name,),
+        ):
+            if ("-sandbox" in issue_id) == sandbox:
+                return str(issue_id)
+        return None
+
+    def forget(self, list_name: str, issue_id: str) -> None:
+        """Drop an issue nobody was sent (the list had no reader): it can be built again."""
+        with self.db.tx() as c:
+            for table in ("deliveries", "batches", "sends"):
+                c.execute(
+                    f"DELETE FROM {table} WHERE list = ? AND issue_id = ?", (list_name, issue_id)
+                )
+
     def issue_ids(self, list_name: str) -> list[str]:
         """The list's issues in the ledger, oldest first."""
         rows = self.db.conn.execute(
