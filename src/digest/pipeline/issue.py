@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from ..compose import render
@@ -26,9 +26,10 @@ log = logging.getLogger(__name__)
 _NO_SOURCES_HINT = 'Add a [[sources]] block with `feed = "https://…"` or `folder = "articles"`.'
 
 
-def issue_id(lst: ListConfig, now: datetime) -> str:
-    """Deterministic per list and local day, so a rerun of the same day is the same issue."""
-    return f"{lst.name}-{now.astimezone(lst.zone).date().isoformat()}"
+def issue_id(lst: ListConfig, now: datetime, day: date | None = None) -> str:
+    """Deterministic per list and local day (`day`, else today in the list's zone), so a
+    rerun of the same day is the same issue."""
+    return f"{lst.name}-{(day or now.astimezone(lst.zone).date()).isoformat()}"
 
 
 def gather(
@@ -144,8 +145,10 @@ def build_issue(
     now: datetime | None = None,
     since: datetime | None = None,
     progress: Progress | None = None,
+    day: date | None = None,
 ) -> Issue:
-    """Gather, summarise and render the next issue of `lst`. Records nothing."""
+    """Gather, summarise and render the next issue of `lst`. Records nothing. `day` is the
+    issue's local date (a scheduled send caught up after midnight is still that day's)."""
     now = now or datetime.now(UTC)
     found = gather(config, lst, now=now, since=since, progress=progress)
     if not found.articles:
@@ -156,8 +159,8 @@ def build_issue(
         )
     digest = Digest(
         list_name=lst.name,
-        issue_id=issue_id(lst, now),
-        date=now.astimezone(lst.zone).date(),
+        issue_id=issue_id(lst, now, day),
+        date=day or now.astimezone(lst.zone).date(),
         title=lst.title,
         articles=found.articles,
     )

@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import formataddr, parseaddr
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +50,9 @@ class SendRequest:
     options: SendOptions = field(default_factory=SendOptions)
     since: datetime | None = None
     """For a new issue: the window start, instead of the last sent issue."""
+    day: date | None = None
+    """The issue's local date (default: today in the list's zone); the scheduler passes the
+    scheduled day, so a send caught up after midnight is still that day's issue."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,8 @@ def _send(
     issue = _issue_to_send(state, lst, request, now)
     frozen = state.sends.get(lst.name, issue)
     if frozen is None:
-        built = _build(config, lst, now, request.since)
+        SubscriberList(lst.subscribers).extra_columns()  # a missing list file: say so first
+        built = _build(config, lst, now, request.since, request.day)
         if isinstance(built, str):
             return SendReport(lst.name, None, backend, built)
         letter = letter_for(built, lst, config, now, issue)
@@ -200,10 +204,10 @@ def _issue_to_send(state: State, lst: ListConfig, request: SendRequest, now: dat
             "Run `digest send` to finish it before starting another issue.",
         )
     if unfinished:
-        if unfinished != issue_id(lst, now) + ("-sandbox" if request.sandbox else ""):
+        if unfinished != issue_id(lst, now, request.day) + ("-sandbox" if request.sandbox else ""):
             log.warning("resuming %s, which a send started and did not finish", unfinished)
         return unfinished
-    base = issue_id(lst, now) + ("-sandbox" if request.sandbox else "")
+    base = issue_id(lst, now, request.day) + ("-sandbox" if request.sandbox else "")
     return _pick_issue(state, lst, base, request.new_issue)
 
 
@@ -230,10 +234,12 @@ def _pick_issue(state: State, lst: ListConfig, base: str, new_issue: bool) -> st
     return f"{base}-{n}"
 
 
-def _build(config: Config, lst: ListConfig, now: datetime, since: datetime | None) -> Issue | str:
+def _build(
+    config: Config, lst: ListConfig, now: datetime, since: datetime | None, day: date | None
+) -> Issue | str:
     """The issue, or a line saying why there is nothing new to send."""
     try:
-        issue = build_issue(config, lst, now=now, since=since)
+        issue = build_issue(config, lst, now=now, since=since, day=day)
     except NoArticlesError:
         return f"nothing new to send for list {lst.name!r}: no new articles"
     for problem in issue.problems:
@@ -392,7 +398,7 @@ def _conclude(
     if finished:
         state.sends.finish(lst.name, letter.issue_id, done)
     line = (
-        f"{letter.issue_id}: sent {tally.sent}, skipped {tally.skipped} (had it), "
+        f"{letter.issue_id}: sent {tally.sent}, skipped {tally.skipped} (not due), "
         f"failed {tally.failed}, unknown {tally.unknown}"
         + (f"; {interrupted} left in doubt by a send that stopped" if interrupted else "")
         + (f"; {_totals_line(totals)}" if _open_problems(totals) else "")
