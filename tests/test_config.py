@@ -52,6 +52,8 @@ def test_repository_config_loads() -> None:
         (('folder = "articles"', 'folder = "a"\nfeed = "https://x"'), "needs exactly one of"),
         (('language = "en"', 'language = "en"\nparagraphs = 0'), "lists.daily.paragraphs"),
         (('language = "en"', 'language = "en"\nsend_at = "7am"'), "lists.daily.send_at"),
+        (('language = "en"', 'language = "en"\nsend_at = "0 25 * * *"'), "lists.daily.send_at"),
+        (('language = "en"', 'language = "en"\ngrace_hours = 48'), "lists.daily.grace_hours"),
         (('language = "en"', 'language = "en"\nsources = ["Nope"]'), "no source is named 'Nope'"),
     ],
 )
@@ -62,6 +64,12 @@ def test_bad_values_name_the_key(tmp_path: Path, change: tuple[str, str], messag
         load_config(_write(tmp_path, CONFIG.replace(old, new)))
     assert message in str(err.value)
     assert str(tmp_path / "digest.toml") in str(err.value)
+
+
+@pytest.mark.parametrize("send_at", ["06:45", "0 7 * * 1-5", "30 6 1 * *"])
+def test_send_at_is_a_time_or_a_cron_expression(tmp_path: Path, send_at: str) -> None:
+    text = CONFIG.replace('language = "en"', f'language = "en"\nsend_at = "{send_at}"')
+    assert load_config(_write(tmp_path, text)).get_list("daily").send_at == send_at
 
 
 def test_invalid_toml_names_the_line(tmp_path: Path) -> None:

@@ -158,6 +158,20 @@ def _default_source_name(kind: str, location: str) -> str:
 _LIST_KEYS = {"title", "sender", "timezone", "language", "subscribers", "sources", "send_at"}
 _LIST_KEYS |= {"paragraphs", "lead_words", "max_articles", "lookback_hours"}
 _LIST_KEYS |= {"subject", "preheader", "reason", "backend", "reply_to", "min_articles"}
+_LIST_KEYS |= {"grace_hours"}
+
+
+def _is_cron(text: str) -> bool:
+    """Five cron fields APScheduler's cron trigger accepts (minute hour day month weekday)."""
+    if len(text.split()) != 5:
+        return False
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(text, timezone="UTC")
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_list(
@@ -180,9 +194,13 @@ def _parse_list(
                 known = ", ".join(sorted(source_names)) or "none"
                 r.fail(f"{k}.sources", f"no source is named {s!r}", f"sources are: {known}")
         sources = tuple(sources)
-    send_at = r.string(t, f"{k}.send_at", default="07:00")
-    if not SEND_AT.match(send_at):
-        r.fail(f"{k}.send_at", f"{send_at!r} is not a time of day", 'use HH:MM, e.g. "07:30"')
+    send_at = r.string(t, f"{k}.send_at", default="07:00").strip()
+    if not SEND_AT.match(send_at) and not _is_cron(send_at):
+        r.fail(
+            f"{k}.send_at",
+            f"{send_at!r} is neither a time of day nor a cron expression",
+            'HH:MM such as "07:30", or five cron fields such as "0 7 * * 1-5" (weekdays)',
+        )
     language = r.string(t, f"{k}.language", default="en")
     if not LANGUAGE.match(language):
         r.fail(f"{k}.language", f"{language!r} is not a language tag", 'e.g. "en" or "pt-BR"')
@@ -205,4 +223,5 @@ def _parse_list(
         backend=backend(r, t, f"{k}.backend", None),
         reply_to=sender(r, t, f"{k}.reply_to") if "reply_to" in t else None,
         min_articles=r.integer(t, f"{k}.min_articles", default=1),
+        grace_hours=r.integer(t, f"{k}.grace_hours", default=6),
     )

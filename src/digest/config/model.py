@@ -90,6 +90,7 @@ class ListConfig:
     max_articles: int = 20
     lookback_hours: int = 24
     send_at: str = "07:00"
+    """`HH:MM` every day, or a five-field cron expression (`0 7 * * 1-5`), in `timezone`."""
     subject: str = DEFAULT_SUBJECT
     preheader: str = DEFAULT_PREHEADER
     reason: str = DEFAULT_REASON
@@ -98,6 +99,8 @@ class ListConfig:
     reply_to: str | None = None
     min_articles: int = 1
     """An issue with fewer new articles is not sent (nothing new: a plain message, exit 0)."""
+    grace_hours: int = 6
+    """How late a scheduled send may still go out (after a restart or a machine asleep)."""
 
     @property
     def zone(self) -> ZoneInfo:
