@@ -53,12 +53,24 @@ def _register() -> None:
     from .gather import gather
     from .init import init
     from .preview import preview
+    from .schedule import run_due_command, schedule
     from .send import send, status
     from .sources import sources
     from .subscribers import subscribers
     from .summarise import summarise
 
-    for cmd in (init, preview, summarise, gather, sources, send, status, subscribers):
+    for cmd in (
+        init,
+        preview,
+        summarise,
+        gather,
+        sources,
+        send,
+        status,
+        subscribers,
+        schedule,
+        run_due_command,
+    ):
         main.add_command(cmd)
 
 

@@ -15,6 +15,7 @@ from ..config.delivery import BACKENDS
 from ..deliver.send import SendOptions, Tally
 from ..errors import DigestError
 from ..pipeline import SendRequest, send_issue
+from ..schedule.runs import RunLog
 from ..state import open_state
 from .common import CONTEXT, config_option, get_config, since_option, when_text
 
@@ -139,6 +140,9 @@ def status(list_name: str | None, issue_id: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([asdict(r) for r in rows], indent=2, default=str))
         return
+    last = RunLog(config.state_dir).last(lst.name)
+    if last is not None and last.outcome == "failed":  # a scheduled run that never sent
+        click.echo(f"last scheduled run ({last.day}, ended {last.ended}) failed: {last.message}")
     if not rows:
         click.echo(f"No issue of {lst.name!r} has been sent yet.")
     for r in rows:

@@ -1,0 +1,181 @@
+"""`digest schedule` (the daemon, or `--show` its next runs) and `digest run-due` (one pass,
+for cron or a systemd timer)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..config import Config, ListConfig
+from ..schedule import Daemon, RunLog, grace_for, next_runs, run_due, trigger_for
+from ..schedule.daemon import SchedulerBusy, schedule_lock
+from ..text import parse_iso
+from .common import CONTEXT, config_option, get_config
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _logging(verbose: int, log_file: Path | None) -> None:
+    """Run lines (start, end, missed) are shown by default here: a service is watched by its
+    log. `-v` adds progress of the stages, `-vv` debug; `--log-file` also appends to a file."""
+    root = logging.getLogger()
+    if root.level <= logging.WARNING or verbose:  # not -q
+        logging.getLogger("digest.schedule").setLevel(logging.INFO)
+    if verbose:
+        root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
+    if log_file is not None:
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(handler)
+
+
+def _now(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    when = parse_iso(text)
+    if when is None:
+        raise click.BadParameter(f"{text!r} is not an ISO date or time", param_hint="--now")
+    return when
+
+
+def _log_file_option(f: Any) -> Any:
+    return click.option(
+        "--log-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Also append the log to PATH (with times).",
+    )(f)
+
+
+def _verbose_option(f: Any) -> Any:
+    return click.option("-v", "--verbose", count=True, help="Say more (-vv for debug output).")(f)
+
+
+@click.command(context_settings=CONTEXT)
+@config_option
+@click.option("--show", is_flag=True, help="Print each list's next three run times and exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --show: print them as JSON.")
+@click.option("--now", "now_text", metavar="WHEN", help="With --show: after WHEN (ISO time).")
+@_log_file_option
+@_verbose_option
+def schedule(
+    show: bool, as_json: bool, now_text: str | None, log_file: Path | None, verbose: int
+) -> None:
+    """Send each list at its send_at, in its time zone, once a day (runs until stopped).
+
+    send_at is "07:00" or a cron expression ("0 7 * * 1-5": weekdays). A run missed while
+    the daemon or the machine was down is sent when it is back within 6 hours, and reported
+    as missed (not sent late) after that. The send ledger decides: a day's issue is never sent
+    twice, across restarts and clock changes. SIGTERM or Ctrl-C lets the batch in flight
+    finish and exits.
+
+    \b
+    Examples:
+      digest schedule --show            # the next three runs of each list
+      digest schedule --log-file digest.log
+      digest schedule -v                # as a service (see docs/deploy.md)
+    """
+    config = get_config(click.get_current_context())
+    if show:
+        _show(config, _now(now_text), as_json)
+        return
+    _logging(verbose, log_file)
+    Daemon(config).run()
+
+
+def _show(config: Config, now: datetime, as_json: bool) -> None:
+    rows = [_show_row(config, lst, now) for lst in config.lists.values()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for lst, row in zip(config.lists.values(), rows, strict=True):
+        hours = row["grace_hours"]
+        click.echo(f"{row['list']}: {row['send_at']} {row['timezone']} (grace {hours:g} h)")
+        for o in next_runs(lst, now, 3):
+            click.echo(f"  {o.at:%a %Y-%m-%d %H:%M %Z}   {o.utc:%Y-%m-%d %H:%M} UTC")
+        if not row["next"]:
+            click.echo("  (no run time ahead)")
+        last = row["last_run"]
+        if last:
+            click.echo(f"  last run: {last['day']} {last['outcome']}: {last['message']}")
+
+
+def _show_row(config: Config, lst: ListConfig, now: datetime) -> dict[str, Any]:
+    trigger_for(lst)  # a bad send_at is one line
+    last = RunLog(config.state_dir).last(lst.name)
+    return {
+        "list": lst.name,
+        "send_at": lst.send_at,
+        "timezone": lst.timezone,
+        "grace_hours": grace_for(lst).total_seconds() / 3600,
+        "next": [
+            {
+                "day": o.day.isoformat(),
+                "local": o.at.isoformat(),
+                "utc": o.utc.isoformat().replace("+00:00", "Z"),
+            }
+            for o in next_runs(lst, now, 3)
+        ],
+        "last_run": last.__dict__ if last else None,
+    }
+
+
+@click.command("run-due", context_settings=CONTEXT)
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print what was sent as JSON.")
+@click.option("--now", "now_text", metavar="WHEN", hidden=True, help="Act as if it were WHEN.")
+@_log_file_option
+@_verbose_option
+def run_due_command(
+    as_json: bool, now_text: str | None, log_file: Path | None, verbose: int
+) -> None:
+    """Send whatever is due now, by the rules of `digest schedule`, and exit.
+
+    For cron or a systemd timer instead of the daemon; safe to run every few minutes: a day's
+    issue is sent once, an interrupted send is resumed. Exits 1 if a run failed or a reader's
+    copy failed or is unknown.
+
+    \b
+    Examples:
+      digest run-due
+      */5 * * * * cd /srv/briefing && digest run-due --log-file digest.log   # crontab
+    """
+    config = get_config(click.get_current_context())
+    _logging(verbose, log_file)
+    for lst in config.lists.values():
+        trigger_for(lst)
+    now = _now(now_text)
+    try:
+        with schedule_lock(config.state_dir):
+            reports = run_due(config, now)
+    except SchedulerBusy as exc:
+        logging.getLogger(__name__).warning("%s; it sends what is due", exc.message)
+        return
+    failed = _failed_runs(config, now)
+    if as_json:
+        click.echo(json.dumps([r.as_json() for r in reports], indent=2, default=str))
+    else:
+        for r in reports:
+            click.echo(f"{r.list_name}: {r.message}")
+        if not reports and not failed:
+            click.echo("nothing is due")
+    for line in failed:
+        click.echo(line, err=True)
+    if failed or any(r.problems for r in reports):
+        raise SystemExit(1)
+
+
+def _failed_runs(config: Config, now: datetime) -> list[str]:
+    """This pass's failed runs (from the runs file), one line each."""
+    runs = RunLog(config.state_dir)
+    out = []
+    for name in config.lists:
+        last = runs.last(name)
+        if last and last.outcome == "failed" and datetime.fromisoformat(last.started) == now:
+            out.append(f"{name}: run for {last.day} failed: {last.message}")
+    return out

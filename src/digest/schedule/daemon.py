@@ -1,0 +1,187 @@
+"""`digest schedule`: a foreground service that sends each list at its hour.
+
+APScheduler (3.x, in-memory jobs) wakes a job per list at its run time; every minute a check
+job runs the same pass as `digest run-due`, so a daemon started late, a machine back from
+sleep or a clock that jumped catches up from the send ledger, not from APScheduler's memory.
+The first check runs at start-up. Sends run in the scheduler's worker threads; the main thread
+waits for SIGTERM or Ctrl-C, then asks the running send to stop after its current batch and
+waits for it, so the ledger is left with no batch claimed.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from filelock import FileLock, Timeout
+
+from ..config import Config, ListConfig
+from ..errors import DigestError
+from .due import grace_for, hours_text, next_runs, trigger_for
+from .run import run_list
+from .runs import RunLog
+
+__all__ = ["SCHEDULE_LOCK", "Daemon", "SchedulerBusy", "schedule_lock"]
+
+log = logging.getLogger(__name__)
+
+SCHEDULE_LOCK = "schedule.lock"
+CHECK_EVERY = timedelta(minutes=1)
+JUMP = timedelta(seconds=30)
+"""A difference this big between the wall clock and the monotonic clock is a jump or a sleep."""
+
+Clock = Callable[[], datetime]
+
+
+class SchedulerBusy(DigestError):
+    """Another scheduler holds the folder's schedule lock."""
+
+
+@contextmanager
+def schedule_lock(state_dir: Path) -> Iterator[None]:
+    """One scheduler (daemon or run-due) per state folder; a second one is refused at once."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(state_dir / SCHEDULE_LOCK), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise SchedulerBusy(
+            f"another `digest schedule` (or `run-due`) is running on {state_dir}",
+            "One scheduler per newsletter folder: stop the other one first.",
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Daemon:
+    """The scheduler of one newsletter folder. `run()` blocks until `stop` is set (SIGTERM
+    and SIGINT set it when `run` installs its handlers)."""
+
+    def __init__(self, config: Config, clock: Clock = _utcnow) -> None:
+        self.config = config
+        self.clock = clock
+        self.stop = threading.Event()
+        self.runs = RunLog(config.state_dir)
+        self._busy = {name: threading.Lock() for name in config.lists}
+        self._last: tuple[datetime, float] | None = None
+
+    def run(self, *, handle_signals: bool = True) -> None:
+        """Hold the folder's schedule lock, schedule every list, wait for a stop."""
+        for lst in self.config.lists.values():
+            trigger_for(lst)  # a bad send_at is one line before anything starts
+        with schedule_lock(self.config.state_dir):
+            if handle_signals:
+                self._install_signals()
+            scheduler = self._scheduler()
+            scheduler.start()
+            self._log_start()
+            while not self.stop.wait(1.0):
+                pass
+            log.info("stopping: a send under way ends after its current batch")
+            scheduler.shutdown(wait=True)
+            log.info("stopped")
+
+    def _scheduler(self) -> BackgroundScheduler:
+        workers = ThreadPoolExecutor(max_workers=len(self.config.lists) + 1)
+        scheduler = BackgroundScheduler(
+            timezone=UTC,
+            executors={"default": workers},
+            job_defaults={"coalesce": True, "max_instances": 1},
+        )
+        for lst in self.config.lists.values():
+            scheduler.add_job(
+                self._scheduled,
+                trigger_for(lst),
+                args=[lst.name],
+                id=f"send-{lst.name}",
+                name=f"send {lst.name}",
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=int(grace_for(lst).total_seconds()),
+            )
+        scheduler.add_job(
+            self.check,
+            IntervalTrigger(seconds=CHECK_EVERY.total_seconds(), timezone=UTC),
+            id="catch-up",
+            name="catch up from the ledger",
+            next_run_time=datetime.now(UTC),  # the start-up pass
+            coalesce=True,
+            max_instances=1,
+        )
+        return scheduler
+
+    def _install_signals(self) -> None:
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            if self.stop.is_set():
+                log.warning("already stopping: the batch in flight is finishing")
+            self.stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+    def _log_start(self) -> None:
+        now = self.clock()
+        for lst in self.config.lists.values():
+            runs = next_runs(lst, now, 1)
+            nxt = f"{runs[0].at:%Y-%m-%d %H:%M %Z}" if runs else "never"
+            log.info(
+                "scheduled %s: %s %s, grace %s; next run %s",
+                lst.name,
+                lst.send_at,
+                lst.timezone,
+                hours_text(grace_for(lst)),
+                nxt,
+            )
+        log.info("digest schedule started (state in %s)", self.config.state_dir)
+
+    def _scheduled(self, name: str) -> None:
+        """A list's own job, at its run time."""
+        self._run(self.config.lists[name])
+
+    def check(self) -> None:
+        """The catch-up pass: every list, from the ledger (at start-up, then every minute)."""
+        self._note_jump()
+        for lst in self.config.lists.values():
+            if self.stop.is_set():
+                return
+            self._run(lst)
+
+    def _note_jump(self) -> None:
+        wall, mono = self.clock(), time.monotonic()
+        if self._last is not None:
+            drift = (wall - self._last[0]) - timedelta(seconds=mono - self._last[1])
+            if abs(drift) > JUMP:
+                log.warning(
+                    "the clock jumped by %s (or the machine slept); checking what is due", drift
+                )
+        self._last = (wall, mono)
+
+    def _run(self, lst: ListConfig) -> None:
+        """One list's pass, unless one is already under way (its own job or the check)."""
+        busy = self._busy[lst.name]
+        if self.stop.is_set() or not busy.acquire(blocking=False):
+            return
+        try:
+            run_list(self.config, lst, self.clock(), self.runs, stop=self.stop)
+        except DigestError as exc:
+            log.error("%s: %s", lst.name, str(exc).replace("\n ", ";"))
+        except Exception:  # a bug: logged in full, and the next run still happens
+            log.exception("%s: the run failed unexpectedly", lst.name)
+        finally:
+            busy.release()

@@ -1,0 +1,199 @@
+"""When each list's issue is due: its run times from `send_at` and its time zone, and which day
+is due now or was missed, given the days the ledger already has. Pure: no clock, no files.
+
+A list has at most one issue a scheduled day, keyed by the local date of its run time
+(`<list>-YYYY-MM-DD`). The first run time of a local day sends that day's issue; later ones the
+same day (a cron expression with two hours, or 01:30 twice on the night the clocks go back)
+find it in the ledger and do nothing. A time that does not exist that night (01:30 in London on
+the last Sunday of March, 02:30 in New York on the second Sunday of March) runs one hour later
+by the clock (02:30 BST, 03:30 EDT): the same instant as the planned time on the old offset.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from ..config import ListConfig
+from ..errors import ConfigError
+
+__all__ = [
+    "GRACE",
+    "Occurrence",
+    "due",
+    "grace_for",
+    "hours_text",
+    "missed",
+    "next_runs",
+    "occurrences",
+    "trigger_for",
+]
+
+GRACE = timedelta(hours=6)
+"""How late a run may still send its day's issue (a daemon down or asleep at the hour)."""
+MISSED_LOOKBACK = timedelta(days=2)
+"""How far back a day is reported as missed."""
+
+_HH_MM = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$", re.ASCII)
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One scheduled run: the local date whose issue it sends, and when (in the list's zone)."""
+
+    day: date
+    at: datetime
+
+    @property
+    def utc(self) -> datetime:
+        return self.at.astimezone(UTC)
+
+
+def grace_for(lst: ListConfig) -> timedelta:
+    """The list's grace: `grace_hours` once digest.toml has it, else GRACE."""
+    hours = getattr(lst, "grace_hours", None)
+    return GRACE if hours is None else timedelta(hours=float(hours))
+
+
+def hours_text(span: timedelta) -> str:
+    """A grace as people write it: `6 h`, `1.5 h`."""
+    return f"{span.total_seconds() / 3600:g} h"
+
+
+def trigger_for(lst: ListConfig) -> CronTrigger:
+    """The list's `send_at` as a trigger in its zone: "07:00", or a 5-field cron expression
+    (weekdays numbered as cron does: 0 or 7 is Sunday, "1-5" is Monday to Friday)."""
+    text = lst.send_at.strip()
+    zone = lst.zone
+    hm = _HH_MM.match(text)
+    if hm:
+        return CronTrigger(hour=int(hm[1]), minute=int(hm[2]), timezone=zone)
+    fields = text.split()
+    if len(fields) != 5:
+        raise _bad_send_at(lst, "it is neither HH:MM nor 5 cron fields")
+    minute, hour, day, month, dow = fields
+    try:
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=_cron_weekdays(dow),
+            timezone=zone,
+        )
+    except ValueError as exc:
+        raise _bad_send_at(lst, str(exc)) from None
+
+
+def _bad_send_at(lst: ListConfig, why: str) -> ConfigError:
+    return ConfigError(
+        f"lists.{lst.name}.send_at: {lst.send_at!r} is not a schedule ({why})",
+        'use HH:MM ("07:00") or a cron expression ("0 7 * * 1-5" for weekdays at 07:00)',
+    )
+
+
+def _cron_weekdays(field: str) -> str:
+    """Cron's weekday numbers (0 = Sunday) as names: APScheduler 3 counts 0 as Monday."""
+    names: list[str] = []
+    for part in field.split(","):
+        base, slash, step_text = part.partition("/")
+        if not (base == "*" or re.fullmatch(r"\d(-\d)?", base)):
+            names.append(part)  # names (mon-fri) mean the same to both
+            continue
+        if slash and not (step_text.isdigit() and int(step_text) > 0):
+            raise ValueError(f"weekday step {step_text!r} is not a positive number")
+        step = int(step_text) if slash else 1
+        if base == "*":
+            first, last = 0, 6
+        else:
+            ends = [int(n) for n in base.split("-")]
+            first, last = ends[0], (ends[-1] if "-" in base or not slash else 6)
+        if not (0 <= first <= last <= 7):
+            raise ValueError(f"weekday {part!r} is not a range within 0-7")
+        names.extend(_WEEKDAYS[n % 7] for n in range(first, last + 1, step))
+    return ",".join(dict.fromkeys(names))  # one of each, in order
+
+
+def _fire_times(trigger: CronTrigger, start: datetime, zone: ZoneInfo) -> Iterator[datetime]:
+    """The trigger's run times from `start` on, as proper times in `zone`, each later than
+    the one before (APScheduler's own offsets can be stale on a daylight-saving night, so
+    each search starts afresh from the last run time in UTC)."""
+    after = start.astimezone(UTC)
+    last: datetime | None = None
+    while True:
+        fire = trigger.get_next_fire_time(None, after.astimezone(zone))
+        if fire is None:
+            return
+        at = fire.astimezone(UTC)
+        if last is not None and at <= last:  # never the same run twice
+            after = last + timedelta(minutes=1)
+            continue
+        yield at.astimezone(zone)
+        last = at
+        after = at + timedelta(microseconds=1)
+
+
+def _first_of_each_day(lst: ListConfig, start: datetime) -> Iterator[Occurrence]:
+    """The first run of each local day, from the day `start` falls on (so the second 01:30
+    of the night the clocks go back is never taken for its day's first)."""
+    zone = lst.zone
+    midnight = datetime.combine(start.astimezone(zone).date(), time(), zone)
+    seen: set[date] = set()
+    for at in _fire_times(trigger_for(lst), midnight, zone):
+        if at.date() not in seen:
+            seen.add(at.date())
+            yield Occurrence(at.date(), at)
+
+
+def occurrences(lst: ListConfig, start: datetime, end: datetime) -> list[Occurrence]:
+    """The list's runs from `start` to `end` (both included), the first of each local day."""
+    found = []
+    for occ in _first_of_each_day(lst, start):
+        if occ.at > end:
+            break
+        if occ.at >= start:
+            found.append(occ)
+    return found
+
+
+def next_runs(lst: ListConfig, now: datetime, count: int = 3) -> list[Occurrence]:
+    """The list's next `count` scheduled days after `now`."""
+    runs: list[Occurrence] = []
+    for occ in _first_of_each_day(lst, now):
+        if len(runs) == count:
+            break
+        if occ.at > now:
+            runs.append(occ)
+    return runs
+
+
+def due(
+    lst: ListConfig, now: datetime, sent_days: Collection[date], grace: timedelta
+) -> Occurrence | None:
+    """The run due at `now`: the latest one not after `now`, no older than `grace`, whose day
+    the ledger does not have yet. None when nothing is due."""
+    recent = occurrences(lst, now - grace, now)
+    if not recent:
+        return None
+    latest = recent[-1]
+    return None if latest.day in sent_days else latest
+
+
+def missed(
+    lst: ListConfig, now: datetime, sent_days: Collection[date], grace: timedelta
+) -> list[Occurrence]:
+    """Runs of the last two days that are past their grace and whose day was never sent, or
+    that a later run overtook (their issue is not sent late)."""
+    window = occurrences(lst, now - MISSED_LOOKBACK - grace, now)
+    current = due(lst, now, (), grace)
+    return [
+        o
+        for o in window
+        if o.day not in sent_days and (now - o.at > grace or (current and o.day < current.day))
+    ]

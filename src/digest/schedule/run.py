@@ -1,0 +1,203 @@
+"""One pass over the lists: resume an interrupted send, send the day that is due, report the
+days that were missed. Shared by `digest run-due` and the daemon, so both follow one rule,
+read from the send ledger: a day whose issue is in the ledger is never sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from ..config import Config, ListConfig
+from ..deliver.send import Tally
+from ..errors import DigestError
+from ..pipeline import SendReport, SendRequest, send_issue
+from ..state import open_state
+from .due import Occurrence, due, grace_for, hours_text, missed
+from .runs import LastRun, Outcome, RunLog
+
+__all__ = ["Stopped", "run_due", "run_list"]
+
+log = logging.getLogger(__name__)
+
+_DAY_ID = re.compile(r"^(?P<list>.+)-(?P<day>\d{4}-\d{2}-\d{2})$")
+
+
+class Stopped(BaseException):
+    """Raised into a send between two batches when the scheduler is asked to stop."""
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """What the send ledger says of one list: the days it has, and an unfinished issue."""
+
+    days: frozenset[date]
+    unfinished: str | None
+
+
+def ledger_of(config: Config, lst: ListConfig) -> Ledger:
+    with open_state(config.state_dir) as state:
+        days = {_issue_day(lst, i) for i in state.sends.issue_ids(lst.name)}
+        unfinished = state.sends.unfinished(lst.name)
+    return Ledger(frozenset(d for d in days if d), unfinished)
+
+
+def _issue_day(lst: ListConfig, issue_id: str) -> date | None:
+    """The scheduled day of `<list>-YYYY-MM-DD`; None for `-2`, `-sandbox` and the like."""
+    m = _DAY_ID.match(issue_id)
+    if not m or m["list"] != lst.name:
+        return None
+    try:
+        return date.fromisoformat(m["day"])
+    except ValueError:
+        return None
+
+
+def run_due(
+    config: Config, now: datetime, *, stop: threading.Event | None = None
+) -> list[SendReport]:
+    """Send what is due at `now` for every list, one list after another."""
+    runs = RunLog(config.state_dir)
+    reports = []
+    for lst in config.lists.values():
+        reports.extend(run_list(config, lst, now, runs, stop=stop))
+    return reports
+
+
+def run_list(
+    config: Config,
+    lst: ListConfig,
+    now: datetime,
+    runs: RunLog,
+    *,
+    stop: threading.Event | None = None,
+) -> list[SendReport]:
+    """An unfinished issue first, then the day due at `now`, if any (at most one each)."""
+    reports: list[SendReport] = []
+    for _ in range(2):  # an interrupted issue, then today's
+        if stop is not None and stop.is_set():
+            break
+        ledger = ledger_of(config, lst)
+        settled = ledger.days | runs.settled_days(lst.name, now)
+        _report_missed(lst, now, settled, runs)
+        if ledger.unfinished:
+            job = (ledger.unfinished, _issue_day(lst, ledger.unfinished), "resuming")
+        elif occ := due(lst, now, settled, grace_for(lst)):
+            job = (f"{lst.name}-{occ.day}", occ.day, _due_text(occ))
+        else:
+            break
+        report = _run_one(config, lst, job, now, runs, stop)
+        if report is None or report.issue_id is None or not ledger.unfinished:
+            if report is not None:
+                reports.append(report)
+            break
+        reports.append(report)
+    return reports
+
+
+def _due_text(occ: Occurrence) -> str:
+    return f"due {occ.at:%H:%M %Z} ({occ.utc:%H:%M} UTC)"
+
+
+def _report_missed(lst: ListConfig, now: datetime, settled: frozenset[date], runs: RunLog) -> None:
+    for occ in missed(lst, now, settled, grace_for(lst)):
+        if runs.note_missed(lst.name, occ.day):
+            log.warning(
+                "%s: the issue of %s was missed (due %s, more than %s before %s); "
+                "it is not sent late",
+                lst.name,
+                occ.day,
+                f"{occ.at:%Y-%m-%d %H:%M %Z}",
+                hours_text(grace_for(lst)),
+                f"{now.astimezone(lst.zone):%Y-%m-%d %H:%M %Z}",
+            )
+
+
+def _run_one(
+    config: Config,
+    lst: ListConfig,
+    job: tuple[str, date | None, str],
+    now: datetime,
+    runs: RunLog,
+    stop: threading.Event | None,
+) -> SendReport | None:
+    """One send, logged when it starts and ends; its outcome recorded in the runs file (with
+    times from `now`, so an injected clock stays consistent)."""
+    issue, day, why = job
+    t0 = time.monotonic()
+
+    def clock() -> datetime:
+        return now + timedelta(seconds=time.monotonic() - t0)
+
+    log.info("%s: run for %s starts (%s)", lst.name, issue, why)
+    request = SendRequest(day=day)
+    try:
+        report = send_issue(config, lst, request, now=now, progress=_stopper(stop))
+    except Stopped:
+        left = _after_stop(config, lst)
+        _record(runs, lst, day, now, clock(), "stopped", left)
+        log.warning("%s: %s", lst.name, left)
+        return None
+    except DigestError as exc:
+        message = str(exc).replace("\n ", ";")
+        _record(runs, lst, day, now, clock(), "failed", message)
+        log.error("%s: run for %s failed: %s", lst.name, issue, message)
+        return None
+    outcome: Outcome = (
+        "nothing" if report.issue_id is None else "problems" if report.problems else "sent"
+    )
+    _record(runs, lst, day, now, clock(), outcome, report.message)
+    level = logging.WARNING if outcome == "problems" else logging.INFO
+    log.log(level, "%s: run ends: %s in %.1f s", lst.name, report.message, time.monotonic() - t0)
+    return report
+
+
+def _stopper(stop: threading.Event | None) -> Callable[[Tally], None] | None:
+    """A progress callback that stops the send once, after a batch was recorded."""
+    if stop is None:
+        return None
+    raised = threading.Event()
+
+    def check(_tally: Tally) -> None:
+        if stop.is_set() and not raised.is_set():
+            raised.set()
+            raise Stopped()
+
+    return check
+
+
+def _after_stop(config: Config, lst: ListConfig) -> str:
+    """After a stop: batches still claimed (answers lost) become unknown; say what is left."""
+    with open_state(config.state_dir) as state:
+        issue = state.sends.unfinished(lst.name)
+        if issue is None:
+            return "stopped; the issue was finished"
+        doubt = state.sends.interrupted(lst.name, issue, _utcnow())
+        left = state.sends.counts(lst.name, issue).counts
+    return (
+        f"stopped during {issue} after {left['sent']} reader(s) had their copy"
+        + (f", {doubt} in doubt (unknown)" if doubt else "")
+        + "; the next run resumes it"
+    )
+
+
+def _record(
+    runs: RunLog,
+    lst: ListConfig,
+    day: date | None,
+    started: datetime,
+    ended: datetime,
+    outcome: Outcome,
+    message: str,
+) -> None:
+    shown = (day or ended.astimezone(lst.zone).date()).isoformat()
+    runs.record(lst.name, LastRun(shown, started.isoformat(), ended.isoformat(), outcome, message))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
