@@ -218,3 +218,22 @@ def test_the_bundled_example_previews_as_make_demo_runs_it(tmp_path: Path) -> No
     text = (tmp_path / data["text"]).read_text(encoding="utf-8")
     assert "The secretary general of the military alliance said" in text
     assert "Market square to close for resurfacing in January" in text
+
+
+def test_log_lines_are_whole_lines_when_not_on_a_terminal(tmp_path: Path) -> None:
+    """A service's log (journald, a file, cron mail) gets one line per message, not text
+    wrapped at 80 columns."""
+    root = tmp_path / "n"
+    assert CliRunner().invoke(main, ["init", str(root)]).exit_code == 0
+    (root / "articles" / "broken.md").write_text(
+        "---\ntitle: [unclosed\n---\nBody\n", encoding="utf-8"
+    )
+    r = subprocess.run(
+        [str(DIGEST), "preview", "--out", str(tmp_path / "p")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    warning = [line for line in r.stderr.splitlines() if "front matter is not valid YAML" in line]
+    assert len(warning) == 1 and warning[0].startswith("WARNING ")
+    assert str(root / "articles" / "broken.md") in warning[0]

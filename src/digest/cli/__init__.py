@@ -16,18 +16,27 @@ log = logging.getLogger("digest")
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
-    """Warnings by default (skipped files, failed feeds), -v for progress, -vv for debug."""
+    """Warnings by default (skipped files, failed feeds), -v for progress, -vv for debug. On a
+    terminal through rich; otherwise (a service, cron, a pipe) one plain line per record, never
+    wrapped, so log files and journald get whole lines."""
     level = (
         logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     )
-    handler = RichHandler(
-        console=Console(stderr=True),
-        show_time=False,
-        show_path=False,
-        markup=False,
-        rich_tracebacks=False,
-    )
-    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+    console = Console(stderr=True)
+    handler: logging.Handler
+    if console.is_terminal:
+        handler = RichHandler(
+            console=console,
+            show_time=False,
+            show_path=False,
+            markup=False,
+            rich_tracebacks=False,
+        )
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)-8s %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
 @click.group(cls=DigestGroup, context_settings=CONTEXT)
