@@ -11,7 +11,7 @@ import pytest
 
 from digest.config import ListConfig
 from digest.errors import ConfigError
-from digest.schedule import GRACE, due, missed, next_runs, occurrences
+from digest.schedule import GRACE, due, grace_for, missed, next_runs, occurrences
 
 LONDON = "Europe/London"
 NEW_YORK = "America/New_York"
@@ -148,3 +148,14 @@ def test_the_night_an_hour_does_not_exist_the_run_is_one_hour_later_by_the_clock
     assert due(lst, utc(runs_at) - timedelta(minutes=1), set(), GRACE) is None
     occ = due(lst, utc(runs_at), set(), GRACE)
     assert occ is not None and occ.day == day
+
+
+def test_a_lists_grace_hours_setting_is_its_grace(tmp_path: Path) -> None:
+    from digest.config import parse_config
+
+    data = {
+        "sources": [{"folder": "a"}],
+        "lists": {"daily": {"sender": "d@example.org", "grace_hours": 2}},
+    }
+    lst = parse_config(data, tmp_path / "digest.toml").get_list("daily")
+    assert grace_for(lst) == timedelta(hours=2)

@@ -69,7 +69,8 @@ def schedule(
     """Send each list at its send_at, in its time zone, once a day (runs until stopped).
 
     send_at is "07:00" or a cron expression ("0 7 * * 1-5": weekdays). A run missed while
-    the daemon or the machine was down is sent when it is back within 6 hours, and reported
+    the daemon or the machine was down is sent when it is back within grace_hours (default
+    6), and reported
     as missed (not sent late) after that. The send ledger decides: a day's issue is never sent
     twice, across restarts and clock changes. SIGTERM or Ctrl-C lets the batch in flight
     finish and exits.

@@ -56,9 +56,8 @@ class Occurrence:
 
 
 def grace_for(lst: ListConfig) -> timedelta:
-    """The list's grace: `grace_hours` once digest.toml has it, else GRACE."""
-    hours = getattr(lst, "grace_hours", None)
-    return GRACE if hours is None else timedelta(hours=float(hours))
+    """The list's grace: `grace_hours` in digest.toml (default 6: `GRACE`)."""
+    return timedelta(hours=lst.grace_hours)
 
 
 def hours_text(span: timedelta) -> str:
