@@ -152,3 +152,21 @@ def test_a_failed_run_is_one_line_shown_and_does_not_stop_the_next(tmp_path: Pat
     )
     assert run_due_cli(root, "2026-11-25T07:00:00Z").returncode == 0
     assert [i for i, _ in issues(root)] == ["daily-2026-11-24", "daily-2026-11-25"]
+
+
+def test_a_weekday_cron_list_in_digest_toml_skips_the_weekend(tmp_path: Path) -> None:
+    root = folder(tmp_path, send_at="0 7 * * 1-5")
+    show = subprocess.run(
+        [str(DIGEST), "schedule", "--show", "--json", "--now", "2026-11-27T08:00:00Z"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert show.returncode == 0, show.stderr
+    text = show.stdout
+    # Friday 27 November 2026 08:00 UTC: next are Monday, Tuesday, Wednesday at 07:00 London.
+    for day in ("2026-11-30", "2026-12-01", "2026-12-02"):
+        assert day in text
+    assert "2026-11-28" not in text and "2026-11-29" not in text
+    saturday = run_due_cli(root, "2026-11-28T07:05:00Z")
+    assert saturday.stdout.strip() == "nothing is due"
