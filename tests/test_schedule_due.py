@@ -159,3 +159,43 @@ def test_a_lists_grace_hours_setting_is_its_grace(tmp_path: Path) -> None:
     }
     lst = parse_config(data, tmp_path / "digest.toml").get_list("daily")
     assert grace_for(lst) == timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    ("send_at", "days"),
+    [
+        ("0 7 * * 5-7", {"Fri", "Sat", "Sun"}),
+        ("0 7 * * 0,7", {"Sun"}),
+        ("0 7 * * sun-tue", {"Sun", "Mon", "Tue"}),
+        ("0 7 * * 1-5/2", {"Mon", "Wed", "Fri"}),
+    ],
+)
+def test_cron_weekdays_that_load_are_the_ones_that_run(
+    tmp_path: Path, send_at: str, days: set[str]
+) -> None:
+    """digest.toml accepts what the scheduler runs, numbered as cron numbers weekdays."""
+    from digest.config import parse_config
+
+    data = {"sources": [{"folder": "a"}], "lists": {"daily": {"sender": "d@e.org"}}}
+    data["lists"]["daily"]["send_at"] = send_at  # type: ignore[index]
+    lst = parse_config(data, tmp_path / "digest.toml").get_list("daily")
+    runs = next_runs(lst, datetime(2026, 11, 23, tzinfo=UTC), 7)
+    assert {f"{r.at:%a}" for r in runs} == days
+
+
+def test_day_of_month_and_weekday_together_are_refused_not_guessed(tmp_path: Path) -> None:
+    from digest.config import parse_config
+
+    data = {"sources": [{"folder": "a"}], "lists": {"daily": {"sender": "d@e.org"}}}
+    data["lists"]["daily"]["send_at"] = "0 7 1 * 1"  # type: ignore[index]
+    with pytest.raises(ConfigError, match="restricts both the day of the month and the weekday"):
+        parse_config(data, tmp_path / "digest.toml")
+
+
+def test_a_grace_of_zero_hours_is_refused(tmp_path: Path) -> None:
+    from digest.config import parse_config
+
+    data = {"sources": [{"folder": "a"}], "lists": {"daily": {"sender": "d@e.org"}}}
+    data["lists"]["daily"]["grace_hours"] = 0  # type: ignore[index]
+    with pytest.raises(ConfigError, match="grace_hours"):
+        parse_config(data, tmp_path / "digest.toml")

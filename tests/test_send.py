@@ -371,3 +371,23 @@ def test_a_sender_that_cannot_connect_is_one_line_not_a_traceback(news: Path) ->
 def test_a_token_from_a_request_is_checked_not_crashed_on() -> None:
     assert not verify("s", "daily", "ada@example.com", "ünïcode")
     assert not verify("s", "daily", "ada@example.com", None)
+
+
+def test_a_stop_asked_mid_send_settles_every_batch_already_out(tmp_path: Path) -> None:
+    """Several batches out when the caller says stop: each one's answer is recorded, none is
+    left claimed (and later called unknown, and mailed twice by --resend-unknown)."""
+    ledger, state = _ledger(tmp_path)
+    sender = Scripted()
+    sender.concurrency = 3
+
+    class Stop(Exception):
+        pass
+
+    def stop_now(_tally: object) -> None:
+        raise Stop()
+
+    with pytest.raises(Stop):
+        deliver(_letter(), _readers(6), sender, ledger, progress=stop_now)
+    counts = state.sends.counts("daily", "daily-1").counts
+    assert counts["claimed"] == 0
+    assert counts["sent"] == len(sender.delivered) > 0

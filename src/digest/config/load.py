@@ -8,6 +8,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..cron import cron_trigger
 from ..errors import ConfigError
 from .delivery import backend, parse_delivery
 from .model import (
@@ -161,17 +162,13 @@ _LIST_KEYS |= {"subject", "preheader", "reason", "backend", "reply_to", "min_art
 _LIST_KEYS |= {"grace_hours"}
 
 
-def _is_cron(text: str) -> bool:
-    """Five cron fields APScheduler's cron trigger accepts (minute hour day month weekday)."""
-    if len(text.split()) != 5:
-        return False
-    from apscheduler.triggers.cron import CronTrigger
-
+def _schedule_problem(text: str) -> str | None:
+    """Why `send_at` is no schedule (read as the scheduler reads it), or None."""
     try:
-        CronTrigger.from_crontab(text, timezone="UTC")
-    except ValueError:
-        return False
-    return True
+        cron_trigger(text, ZoneInfo("UTC"))
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _parse_list(
@@ -195,10 +192,11 @@ def _parse_list(
                 r.fail(f"{k}.sources", f"no source is named {s!r}", f"sources are: {known}")
         sources = tuple(sources)
     send_at = r.string(t, f"{k}.send_at", default="07:00").strip()
-    if not SEND_AT.match(send_at) and not _is_cron(send_at):
+    problem = None if SEND_AT.match(send_at) else _schedule_problem(send_at)
+    if problem:
         r.fail(
             f"{k}.send_at",
-            f"{send_at!r} is neither a time of day nor a cron expression",
+            f"{send_at!r} is neither a time of day nor a cron expression ({problem})",
             'HH:MM such as "07:30", or five cron fields such as "0 7 * * 1-5" (weekdays)',
         )
     language = r.string(t, f"{k}.language", default="en")

@@ -26,7 +26,7 @@ _LIMITS = {
     "lookback_hours": (1, 87600, " (10 years)"),
     "max_items": (1, 10000, ""),
     "min_articles": (1, 500, ""),
-    "grace_hours": (0, 23, ""),
+    "grace_hours": (1, 23, ""),
     "max_retries": (0, 20, ""),
     "port": (1, 65535, ""),
     "batch_size": (1, 1000, " (SendGrid takes at most 1000 readers a request)"),

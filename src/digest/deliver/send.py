@@ -226,7 +226,10 @@ def _settle_some(
             missing = "unknown" if kind == "unknown" else "failed"
             _record(ledger, tally, batch, None, missing=missing, reason=value)
         if progress:
-            progress(tally)
+            try:
+                progress(tally)
+            except BaseException as exc:  # the caller asks to stop: settle what is out first
+                stop = stop or exc
     return stop
 
 

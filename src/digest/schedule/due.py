@@ -11,7 +11,6 @@ by the clock (02:30 BST, 03:30 EDT): the same instant as the planned time on the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from ..config import ListConfig
+from ..cron import cron_trigger
 from ..errors import ConfigError
 
 __all__ = [
@@ -38,9 +38,6 @@ GRACE = timedelta(hours=6)
 """How late a run may still send its day's issue (a daemon down or asleep at the hour)."""
 MISSED_LOOKBACK = timedelta(days=2)
 """How far back a day is reported as missed."""
-
-_HH_MM = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$", re.ASCII)
-_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
 @dataclass(frozen=True)
@@ -66,26 +63,9 @@ def hours_text(span: timedelta) -> str:
 
 
 def trigger_for(lst: ListConfig) -> CronTrigger:
-    """The list's `send_at` as a trigger in its zone: "07:00", or a 5-field cron expression
-    (weekdays numbered as cron does: 0 or 7 is Sunday, "1-5" is Monday to Friday)."""
-    text = lst.send_at.strip()
-    zone = lst.zone
-    hm = _HH_MM.match(text)
-    if hm:
-        return CronTrigger(hour=int(hm[1]), minute=int(hm[2]), timezone=zone)
-    fields = text.split()
-    if len(fields) != 5:
-        raise _bad_send_at(lst, "it is neither HH:MM nor 5 cron fields")
-    minute, hour, day, month, dow = fields
+    """The list's `send_at` as a trigger in its zone (see `digest.cron`)."""
     try:
-        return CronTrigger(
-            minute=minute,
-            hour=hour,
-            day=day,
-            month=month,
-            day_of_week=_cron_weekdays(dow),
-            timezone=zone,
-        )
+        return cron_trigger(lst.send_at, lst.zone)
     except ValueError as exc:
         raise _bad_send_at(lst, str(exc)) from None
 
@@ -95,28 +75,6 @@ def _bad_send_at(lst: ListConfig, why: str) -> ConfigError:
         f"lists.{lst.name}.send_at: {lst.send_at!r} is not a schedule ({why})",
         'use HH:MM ("07:00") or a cron expression ("0 7 * * 1-5" for weekdays at 07:00)',
     )
-
-
-def _cron_weekdays(field: str) -> str:
-    """Cron's weekday numbers (0 = Sunday) as names: APScheduler 3 counts 0 as Monday."""
-    names: list[str] = []
-    for part in field.split(","):
-        base, slash, step_text = part.partition("/")
-        if not (base == "*" or re.fullmatch(r"\d(-\d)?", base)):
-            names.append(part)  # names (mon-fri) mean the same to both
-            continue
-        if slash and not (step_text.isdigit() and int(step_text) > 0):
-            raise ValueError(f"weekday step {step_text!r} is not a positive number")
-        step = int(step_text) if slash else 1
-        if base == "*":
-            first, last = 0, 6
-        else:
-            ends = [int(n) for n in base.split("-")]
-            first, last = ends[0], (ends[-1] if "-" in base or not slash else 6)
-        if not (0 <= first <= last <= 7):
-            raise ValueError(f"weekday {part!r} is not a range within 0-7")
-        names.extend(_WEEKDAYS[n % 7] for n in range(first, last + 1, step))
-    return ",".join(dict.fromkeys(names))  # one of each, in order
 
 
 def _fire_times(trigger: CronTrigger, start: datetime, zone: ZoneInfo) -> Iterator[datetime]:

@@ -65,7 +65,22 @@ def run_due(
     runs = RunLog(config.state_dir)
     reports = []
     for lst in config.lists.values():
-        reports.extend(run_list(config, lst, now, runs, stop=stop))
+        try:
+            reports.extend(run_list(config, lst, now, runs, stop=stop))
+        except Exception as exc:  # one list's trouble never costs the other lists their run
+            message = (
+                str(exc).replace("\n ", ";")
+                if isinstance(exc, DigestError)
+                else (f"unexpected error: {type(exc).__name__}: {exc}")
+            )
+            log.error(
+                "%s: run failed: %s", lst.name, message, exc_info=not isinstance(exc, DigestError)
+            )
+            try:
+                day = now.astimezone(lst.zone).date()
+                _record(runs, lst, day, now, now, "failed", message)
+            except OSError:
+                pass
     return reports
 
 
@@ -105,7 +120,12 @@ def _due_text(occ: Occurrence) -> str:
 
 
 def _report_missed(lst: ListConfig, now: datetime, settled: frozenset[date], runs: RunLog) -> None:
+    # A fresh folder (or a new schedule) reports at most the last day's run as missed, not
+    # days from before anyone scheduled this list.
+    started = runs.started(lst.name, now) - timedelta(days=1)
     for occ in missed(lst, now, settled, grace_for(lst)):
+        if occ.utc < started:
+            continue
         if runs.note_missed(lst.name, occ.day):
             log.warning(
                 "%s: the issue of %s was missed (due %s, more than %s before %s); "

@@ -80,6 +80,18 @@ class RunLog:
                 entry["nothing"] = _recent([*entry.get("nothing", []), run.day], run.day)
             write_atomic(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
+    def started(self, list_name: str, now: datetime) -> datetime:
+        """When scheduling of this list began (the first pass that saw it; noted then)."""
+        with self._lock:
+            data = self._read()
+            entry = self._entry(data, list_name)
+            try:
+                return datetime.fromisoformat(entry["started"])
+            except (KeyError, TypeError, ValueError):
+                entry["started"] = now.isoformat()
+                write_atomic(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+                return now
+
     def note_missed(self, list_name: str, day: date) -> bool:
         """Remember a missed day; False if it was reported already."""
         with self._lock:
