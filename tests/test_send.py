@@ -391,3 +391,14 @@ def test_a_stop_asked_mid_send_settles_every_batch_already_out(tmp_path: Path) -
     counts = state.sends.counts("daily", "daily-1").counts
     assert counts["claimed"] == 0
     assert counts["sent"] == len(sender.delivered) > 0
+
+
+def test_a_dry_run_of_a_started_issue_counts_only_the_readers_still_due(news: Path) -> None:
+    config = load_config(news / "digest.toml")
+    lst = config.get_list("daily")
+    send_issue(config, lst, SendRequest(), now=NOW)
+    with State.open(config.state_dir) as state:  # reopen it, as a send that stopped would
+        state.db.conn.execute("UPDATE sends SET finished_at = NULL")
+    SubscriberList(lst.subscribers).add("new@example.com")
+    dry = send_issue(config, lst, SendRequest(dry_run=True), now=NOW)
+    assert dry.readers == 1 and "would go to 1 reader(s)" in dry.message

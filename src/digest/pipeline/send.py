@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from email.utils import formataddr, parseaddr
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -162,7 +163,8 @@ def _send(
         frozen = state.sends.start(lst.name, issue, backend, _letter_json(letter), ids, now)
     letter = _letter_from(frozen.letter)
     if request.dry_run or request.to:
-        return _without_ledger(config, lst, request, backend, secret, letter, None)
+        due = _due_filter(state, lst.name, letter.issue_id, request.options)
+        return _without_ledger(config, lst, request, backend, secret, letter, None, due)
     if frozen.finished_at is not None and not _retrying(request):
         state.sends.interrupted(lst.name, issue, now)  # a killed --retry-failed run's batches
         when = frozen.finished_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -293,6 +295,25 @@ def recipients(config: Config, lst: ListConfig, secret: str) -> Iterator[Recipie
         yield Recipient(email=sub.email, name=sub.name, unsubscribe_url=url, key=sub.key)
 
 
+def _due_filter(
+    state: State, list_name: str, issue: str, options: SendOptions
+) -> Callable[[list[str]], int]:
+    """How many of some readers a started issue would still send to (new ones count)."""
+    not_due = {"sent", "claimed"} | ({"failed"} if not options.retry_failed else set())
+    not_due |= {"unknown"} if not options.resend_unknown else set()
+
+    def count(keys: list[str]) -> int:
+        marks = ",".join("?" * len(keys))
+        found = state.db.conn.execute(
+            f"SELECT status FROM deliveries WHERE list = ? AND issue_id = ? AND reader IN "
+            f"({marks})",
+            (list_name, issue, *keys),
+        ).fetchall()
+        return len(keys) - sum(1 for (status,) in found if status in not_due)
+
+    return count
+
+
 def _without_ledger(
     config: Config,
     lst: ListConfig,
@@ -301,12 +322,17 @@ def _without_ledger(
     secret: str,
     letter: Letter,
     built: Issue | None,
+    due: Callable[[list[str]], int] | None = None,
 ) -> SendReport:
-    """A dry run (count the readers) or one test copy (`--to`): the ledger is not touched."""
+    """A dry run (count the readers still due) or one test copy (`--to`): the ledger is not
+    touched. `due` counts which of some reader keys an issue already started is still due."""
     articles = built.rendered.articles_included if built else 0
     if request.to and not request.dry_run:
         return _test_copy(config, lst, request, backend, secret, letter, articles)
-    n = sum(1 for _ in recipients(config, lst, secret))
+    n = 0
+    keys = (r.key for r in recipients(config, lst, secret))
+    while chunk := list(islice(keys, 900)):
+        n += due(chunk) if due else len(chunk)
     return SendReport(
         lst.name,
         letter.issue_id,
