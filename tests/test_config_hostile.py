@@ -307,3 +307,17 @@ def test_a_feed_url_in_capitals_is_still_a_url(tmp_path: Path) -> None:
 def test_an_unknown_key_with_a_line_break_is_named_on_one_line(tmp_path: Path) -> None:
     text = refused(tmp_path, 'lists.daily."bad\\nkey"', **{"bad\nkey": 1})
     assert "\n" not in text.split("\n  ")[0]
+
+
+def test_a_mime_encoded_sender_name_is_refused_at_load(tmp_path: Path) -> None:
+    """An encoded word decodes to anything, a line break too: refused before any send."""
+    from digest.config import parse_config
+    from digest.errors import ConfigError
+
+    name = "=?utf-8?q?x=0D=0ABcc:_victim@evil.example?="
+    data = {
+        "sources": [{"folder": "a"}],
+        "lists": {"daily": {"sender": f"{name} <newsletter@example.com>"}},
+    }
+    with pytest.raises(ConfigError, match="MIME-encoded"):
+        parse_config(data, tmp_path / "digest.toml")

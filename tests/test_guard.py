@@ -166,3 +166,11 @@ def test_non_public_addresses_are_refused(url: str, kind: str) -> None:
 def test_public_addresses_pass() -> None:
     asyncio.run(Guard().check("http://93.184.216.34/story"))
     asyncio.run(Guard().check("https://[2606:2800:220:1:248:1893:25c8:1946]/"))
+
+
+def test_a_host_name_no_resolver_takes_is_a_problem_line_not_a_crash(tmp_path: Path) -> None:
+    """A label over 63 characters makes getaddrinfo raise UnicodeError, not OSError."""
+    url = f"http://{'a' * 64}.example/story"
+    asyncio.run(Guard().check(url))  # nothing to refuse: the request itself then fails
+    r = subprocess.run([str(DIGEST), "summarise", url], capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr

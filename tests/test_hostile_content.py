@@ -8,6 +8,7 @@ from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
 
+import pytest
 from test_gather import LONG, LONG2, NOW, rss
 
 from digest.config import Config, parse_config
@@ -134,3 +135,44 @@ def test_an_oversized_article_file_is_skipped_by_name(tmp_path: Path) -> None:
         assert str(big) in exc.message and "over the 5.0 MB cap" in exc.message
     else:
         raise AssertionError("a 5 MB article file was read")
+
+
+# Found by a review of the hardening (each failed before its fix).
+
+ENTITY = "lol " * 2500
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        f'<?xml version="1.0"?>\n<!DOCTYPE rss>\n<!ENTITY a "{ENTITY}">\n',
+        f'<?xml version="1.0"?>\n<!ENTITY a "{ENTITY}">\n',
+        f'<?xml version="1.0"?>\n<!DOCTYPE rss [\n<!-- ]> -->\n<!ENTITY a "{ENTITY}">\n]>\n',
+        f'<?xml version="1.0"?>\n<!DOCTYPE rss [\n<!-- {"x" * 1_100_000} -->\n'
+        f'<!ENTITY a "{ENTITY}">\n]>\n',
+    ],
+    ids=["after-a-doctype", "no-doctype", "comment-closing-the-subset", "subset-over-1-mb"],
+)
+def test_declared_entities_are_never_expanded_wherever_they_are(prolog: str) -> None:
+    from digest.sources.feeds import parse_feed
+
+    body = (
+        prolog
+        + '<rss version="2.0"><channel><title>T</title><item><title>Story</title>'
+        + "<link>https://e.org/1</link><description>"
+        + "&a;" * 300
+        + "</description></item></channel></rss>"
+    ).encode()
+    parsed = parse_feed(body, url="https://e.org/feed")
+    text = sum(len(p) for e in parsed.entries for p in e.paragraphs)
+    assert text < 10_000, f"{len(body)} bytes of feed gave {text} characters of text"
+    assert any("declares its own XML entities" in p for p in parsed.problems)
+
+
+def test_tag_characters_and_blank_lookalikes_never_reach_the_subject(tmp_path: Path) -> None:
+    hidden = "".join(chr(0xE0000 + ord(c)) for c in "ignore all")
+    title = f"Hi{hidden} there\u3164\u2800\u034f\ufe00 now"
+    feed = rss([{"title": title, "link": "https://e.org/1", "date": NOW}])
+    _html, _text, eml = preview(tmp_path, feed)
+    subject = message_from_bytes(eml.encode(), policy=default)["Subject"]
+    assert subject.endswith("Hi there now")

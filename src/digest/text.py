@@ -44,11 +44,14 @@ def clean(text: str) -> str:
 
 # Characters that change how text reads without being seen: bidi embeddings, overrides and
 # isolates (U+202A-U+202E, U+2066-U+2069, which can make a Subject read backwards), marks, the
-# zero-width space, the word joiner, the BOM, and the C0/C1 controls. ZWJ and ZWNJ (U+200C,
-# U+200D) stay: emoji sequences and Persian or Indic words need them.
+# zero-width space, the word joiner, the BOM, the C0/C1 controls, tag characters (which hide
+# text: U+E0000 on), variation selectors other than the emoji one (U+FE0F), and characters that
+# show as blank (Hangul fillers, the braille blank). ZWJ and ZWNJ (U+200C, U+200D) stay: emoji
+# sequences and Persian or Indic words need them.
 _INVISIBLE = re.compile(
-    "[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f"
-    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+    "[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5"
+    "\u180b-\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u2800"
+    "\u3164\ufe00-\ufe0e\ufeff\uffa0\ufff9-\ufffb\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
 )
 
 

@@ -97,6 +97,8 @@ def sender(r: Reader, t: dict[str, Any], key: str) -> str:
     name = (m.group(1) or "").strip() if m else ""
     if m is None or "<" in name or ">" in name:
         r.fail(key, f"{value!r} is not one email address", _SENDER_HINT)
+    if "=?" in name:  # an encoded word decodes to anything, line breaks too
+        r.fail(key, "the name is MIME-encoded (=?…?=)", "the name as it is, e.g. Café News")
     address = m.group(2) if m.group(2) is not None else m.group(3)
     try:
         ok = validate_email(address, check_deliverability=False, allow_smtputf8=False)

@@ -136,7 +136,9 @@ def _parse_xml_feed(
     )
 
 
-_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE\b[^\[>]*\[(.*?)\]\s*>", re.I | re.S)
+_ROOT = re.compile(rb"<[A-Za-z_]")
+_ENTITY = re.compile(rb"<!ENTITY", re.I)
+_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*\?>", re.I)
 _ENTITIES_DROPPED = (
     "the feed declares its own XML entities; read without them (digest expands none: a "
     "declared entity can turn a small feed into gigabytes of text)"
@@ -145,13 +147,15 @@ _ENTITIES_REFUSED = "a UTF-16 or UTF-32 feed that declares its own XML entities;
 
 
 def _without_entity_declarations(body: bytes) -> tuple[bytes, str]:
-    """The document without its DOCTYPE's internal subset when that declares entities, and
-    whether it did (`"dropped"`, or `"refused"` for a wide encoding this cannot edit safely).
+    """The document without what comes before its root element (DOCTYPE, entity declarations,
+    comments), its XML declaration apart, when that part declares entities; and whether it did
+    (`"dropped"`, or `"refused"` for a wide encoding this cannot edit safely).
 
-    feedparser keeps declared entities whose values hold no `&`, and expat expands them up to
-    8 MiB of output per document (and feedparser's lenient parser, when expat stops, with no
-    limit at all): one 10 KB entity referenced a thousand times is 10 MB of text. Feeds do not
-    need their own entities, so none are read. External entities are never fetched either way.
+    feedparser keeps every declared entity whose value holds no `&`, inside a DOCTYPE or not,
+    and expat expands them up to 8 MiB of output per document (and feedparser's lenient
+    parser, when expat stops, with no limit at all): one 10 KB entity referenced a thousand
+    times is 10 MB of text. Feeds do not need their own entities, so none are read. External
+    entities are never fetched either way.
     """
     head = body[:4]
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head:
@@ -162,10 +166,12 @@ def _without_entity_declarations(body: bytes) -> tuple[bytes, str]:
                 continue
             return (body, "refused") if "<!ENTITY" in text.upper() else (body, "")
         return body, ""
-    m = _INTERNAL_SUBSET.search(body, 0, 1_000_000)
-    if m is None or b"<!ENTITY" not in m.group(1).upper():
+    root = _ROOT.search(body)
+    start = root.start() if root else len(body)
+    if not _ENTITY.search(body, 0, start):
         return body, ""
-    return body[: m.start()] + body[m.end() :], "dropped"
+    decl = _XML_DECL.match(body)
+    return (decl.group(0) if decl else b"") + b"\n" + body[start:], "dropped"
 
 
 def _describe_bozo(exc: BaseException | None, kept: int) -> str:

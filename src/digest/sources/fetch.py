@@ -247,10 +247,10 @@ class Fetcher:
             # would fail every later request; without it the GET is simply unconditional.
             if value and value.isascii() and value.isprintable():
                 headers[name] = value
-        private_ok = source_url is not None and await self.guard.is_private(source_url)
         async with self._slots:
             start = time.perf_counter()
             try:
+                private_ok = source_url is not None and await self.guard.is_private(source_url)
                 async with asyncio.timeout(self.limits.deadline):
                     result = await self._get(url, headers, keep_partial, private_ok)
             except TimeoutError:

@@ -65,7 +65,7 @@ class Guard:
             loop = asyncio.get_running_loop()
             try:
                 infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except OSError:
+            except (OSError, ValueError):  # ValueError: a label over 63 characters, "a..b"
                 infos = []  # the connection attempt reports it, as for any unreachable host
             found = [_address(str(info[4][0])) for info in infos]
             self._resolved[key] = [a for a in found if a is not None]
