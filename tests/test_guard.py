@@ -156,6 +156,9 @@ def test_a_source_configured_on_a_private_host_may_reach_it(
         ("http://100.64.0.1/x", "not a public address"),
         ("http://0.0.0.0/x", "a private address"),
         ("http://localhost/x", "a loopback address"),
+        ("http://[64:ff9b::a9fe:a9fe]/x", "a link-local address"),
+        ("http://[2002:a9fe:a9fe::1]/x", "a link-local address"),
+        ("http://[::7f00:1]/x", "a loopback address"),
     ],
 )
 def test_non_public_addresses_are_refused(url: str, kind: str) -> None:

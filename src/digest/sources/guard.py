@@ -30,9 +30,25 @@ def _address(text: str) -> IPAddress | None:
         addr = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
         return None
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        return addr.ipv4_mapped
+    if isinstance(addr, ipaddress.IPv6Address):
+        return _embedded_ipv4(addr) or addr
     return addr
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for (mapped, 6to4, NAT64, IPv4-compatible): on a
+    network that translates them, `64:ff9b::a9fe:a9fe` reaches 169.254.169.254."""
+    if addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    if addr.sixtofour is not None:
+        return addr.sixtofour
+    low = ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    if addr in _NAT64 or (int(addr) >> 32 == 0 and int(addr) > 1):
+        return low
+    return None
 
 
 def kind_of(addr: IPAddress) -> str | None:
