@@ -12,80 +12,28 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
-from email.utils import formataddr, parseaddr
-from itertools import islice
-from typing import Any
-from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 
 from ..config import Config, ListConfig
-from ..deliver.base import Letter, Recipient, Transient, Unknown
+from ..deliver.base import Letter
 from ..deliver.retry import Backoff
-from ..deliver.send import IssueLedger, Progress, SendOptions, Tally, deliver, open_sender
+from ..deliver.send import IssueLedger, Progress, Tally, deliver, open_sender
 from ..deliver.senders import REAL_BACKENDS, make_sender
 from ..errors import ConfigError, DigestError, NoArticlesError
 from ..models import Issue
 from ..state import State, open_state
 from ..subscribers import InvalidAddress, SubscriberList, normalise
-from ..tokens import unsubscribe_url
 from .issue import build_issue, issue_id
+from .letter import letter_for, letter_from, letter_json, recipients
+from .report import SendReport, SendRequest, open_problems
+from .trial import due_filter, without_ledger
 
 __all__ = ["SendReport", "SendRequest", "send_issue"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SendRequest:
-    """What `digest send` was asked to do."""
-
-    backend: str | None = None
-    dry_run: bool = False
-    sandbox: bool = False
-    to: str | None = None
-    new_issue: bool = False
-    options: SendOptions = field(default_factory=SendOptions)
-    since: datetime | None = None
-    """For a new issue: the window start, instead of the last sent issue."""
-    day: date | None = None
-    """The issue's local date (default: today in the list's zone); the scheduler passes the
-    scheduled day, so a send caught up after midnight is still that day's issue."""
-
-
-@dataclass(frozen=True)
-class SendReport:
-    """What a send did, for the closing summary (and `--json`)."""
-
-    list_name: str
-    issue_id: str | None
-    backend: str
-    message: str
-    """One line saying what happened."""
-    articles: int = 0
-    tally: Tally = field(default_factory=Tally)
-    interrupted: int = 0
-    """Readers whose batch a dead run left out, now marked unknown."""
-    readers: int = 0
-    """Readers a dry run would send to."""
-    seconds: float = 0.0
-    finished: bool = False
-    totals: dict[str, int] = field(default_factory=dict)
-    """Every reader of the issue by state, after this run (from the ledger)."""
-
-    @property
-    def problems(self) -> int:
-        """Readers of the issue whose copy failed or is in doubt: a non-zero exit."""
-        return _open_problems(self.totals)
-
-    def as_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["tally"].pop("failures", None)
-        d["failures"] = [{"email": e, "reason": r} for e, r in self.tally.failures]
-        return d
 
 
 def send_issue(
@@ -157,19 +105,19 @@ def _send(
             return SendReport(lst.name, None, backend, built)
         letter = letter_for(built, lst, config, now, issue)
         if request.dry_run or request.to:
-            return _without_ledger(config, lst, request, backend, secret, letter, built)
+            return without_ledger(config, lst, request, backend, secret, letter, built)
         shown = built.digest.articles[: built.rendered.articles_included]
         ids = [a.id for a in shown]  # an article left out for size is not sent: it may come next
-        frozen = state.sends.start(lst.name, issue, backend, _letter_json(letter), ids, now)
-    letter = _letter_from(frozen.letter)
+        frozen = state.sends.start(lst.name, issue, backend, letter_json(letter), ids, now)
+    letter = letter_from(frozen.letter)
     if request.dry_run or request.to:
-        due = _due_filter(state, lst.name, letter.issue_id, request.options)
-        return _without_ledger(config, lst, request, backend, secret, letter, None, due)
+        due = due_filter(state, lst.name, letter.issue_id, request.options)
+        return without_ledger(config, lst, request, backend, secret, letter, None, due)
     if frozen.finished_at is not None and not _retrying(request):
         state.sends.interrupted(lst.name, issue, now)  # a killed --retry-failed run's batches
         when = frozen.finished_at.strftime("%Y-%m-%d %H:%M UTC")
         totals = state.sends.counts(lst.name, issue).counts
-        hint = "" if not _open_problems(totals) else " (--retry-failed, --resend-unknown)"
+        hint = "" if not open_problems(totals) else " (--retry-failed, --resend-unknown)"
         return SendReport(
             lst.name,
             issue,
@@ -213,10 +161,6 @@ def _issue_to_send(state: State, lst: ListConfig, request: SendRequest, now: dat
     return _pick_issue(state, lst, base, request.new_issue)
 
 
-def _open_problems(totals: dict[str, int]) -> int:
-    return totals.get("failed", 0) + totals.get("unknown", 0) + totals.get("claimed", 0)
-
-
 def _totals_line(totals: dict[str, int]) -> str:
     shown = ", ".join(f"{k} {v}" for k, v in totals.items() if v or k == "sent")
     return f"all readers of the issue: {shown}"
@@ -253,122 +197,6 @@ def _build(
             f"fewer than min_articles = {lst.min_articles}"
         )
     return issue
-
-
-def letter_for(
-    issue: Issue, lst: ListConfig, config: Config, now: datetime, ledger_id: str
-) -> Letter:
-    """The issue as every reader of `lst` gets it, before their own parts. `ledger_id` is the
-    issue's id in the ledger (today's, or `-2`… with --new-issue)."""
-    host = urlsplit(config.base_url).hostname or "localhost"
-    sender_address = parseaddr(lst.sender)[1]
-    mailto = parseaddr(lst.reply_to)[1] if lst.reply_to else sender_address
-    return Letter(
-        list_name=lst.name,
-        issue_id=ledger_id,
-        sender=lst.sender,
-        reply_to=lst.reply_to,
-        subject=issue.rendered.subject,
-        html=issue.rendered.html,
-        text=issue.rendered.text,
-        marker=issue.rendered.marker,
-        list_id=formataddr((lst.title, f"{lst.name}.{host}")),
-        unsubscribe_mailto=mailto,
-        date=now,
-    )
-
-
-def _letter_json(letter: Letter) -> dict[str, Any]:
-    d = asdict(letter)
-    d["date"] = letter.date.isoformat()
-    return d
-
-
-def _letter_from(d: dict[str, Any]) -> Letter:
-    return Letter(**{**d, "date": datetime.fromisoformat(d["date"])})
-
-
-def recipients(config: Config, lst: ListConfig, secret: str) -> Iterator[Recipient]:
-    """The list's subscribed readers, streamed, each with their own unsubscribe link."""
-    for sub in SubscriberList(lst.subscribers).iter_active():
-        url = unsubscribe_url(config.base_url, secret, lst.name, sub.email)
-        yield Recipient(email=sub.email, name=sub.name, unsubscribe_url=url, key=sub.key)
-
-
-def _due_filter(
-    state: State, list_name: str, issue: str, options: SendOptions
-) -> Callable[[list[str]], int]:
-    """How many of some readers a started issue would still send to (new ones count)."""
-    not_due = {"sent", "claimed"} | ({"failed"} if not options.retry_failed else set())
-    not_due |= {"unknown"} if not options.resend_unknown else set()
-
-    def count(keys: list[str]) -> int:
-        marks = ",".join("?" * len(keys))
-        found = state.db.conn.execute(
-            f"SELECT status FROM deliveries WHERE list = ? AND issue_id = ? AND reader IN "
-            f"({marks})",
-            (list_name, issue, *keys),
-        ).fetchall()
-        return len(keys) - sum(1 for (status,) in found if status in not_due)
-
-    return count
-
-
-def _without_ledger(
-    config: Config,
-    lst: ListConfig,
-    request: SendRequest,
-    backend: str,
-    secret: str,
-    letter: Letter,
-    built: Issue | None,
-    due: Callable[[list[str]], int] | None = None,
-) -> SendReport:
-    """A dry run (count the readers still due) or one test copy (`--to`): the ledger is not
-    touched. `due` counts which of some reader keys an issue already started is still due."""
-    articles = built.rendered.articles_included if built else 0
-    if request.to and not request.dry_run:
-        return _test_copy(config, lst, request, backend, secret, letter, articles)
-    n = 0
-    keys = (r.key for r in recipients(config, lst, secret))
-    while chunk := list(islice(keys, 900)):
-        n += due(chunk) if due else len(chunk)
-    return SendReport(
-        lst.name,
-        letter.issue_id,
-        backend,
-        f"dry run: {letter.issue_id} would go to {n} reader(s) through {backend}",
-        articles,
-        readers=n,
-    )
-
-
-def _test_copy(
-    config: Config,
-    lst: ListConfig,
-    request: SendRequest,
-    backend: str,
-    secret: str,
-    letter: Letter,
-    articles: int,
-) -> SendReport:
-    """One copy to `--to`, outside the ledger (in the outbox: under `<issue>-test/`)."""
-    assert request.to is not None
-    url = unsubscribe_url(config.base_url, secret, lst.name, request.to)
-    test = Recipient(email=request.to, name="", unsubscribe_url=url, key=request.to.casefold())
-    sender = make_sender(backend, config.delivery, sandbox=request.sandbox)
-    open_sender(sender, Backoff(tries=2))
-    try:
-        result = sender.send(replace(letter, issue_id=f"{letter.issue_id}-test"), [test])[0]
-    except (Transient, Unknown) as exc:
-        raise DigestError(f"the test copy to {request.to} failed: {exc.reason}") from None
-    finally:
-        sender.close()
-    if result.status != "sent":
-        raise DigestError(f"the test copy to {request.to} failed: {result.error}")
-    return SendReport(
-        lst.name, letter.issue_id, backend, f"sent one test copy to {request.to}", articles
-    )
 
 
 def _deliver(
@@ -427,7 +255,7 @@ def _conclude(
         f"{letter.issue_id}: sent {tally.sent}, skipped {tally.skipped} (not due), "
         f"failed {tally.failed}, unknown {tally.unknown}"
         + (f"; {interrupted} left in doubt by a send that stopped" if interrupted else "")
-        + (f"; {_totals_line(totals)}" if _open_problems(totals) else "")
+        + (f"; {_totals_line(totals)}" if open_problems(totals) else "")
     )
     return SendReport(
         lst.name,

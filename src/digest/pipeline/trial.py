@@ -1,0 +1,98 @@
+"""What `digest send` does without the ledger: a dry run (how many readers an issue would still
+go to) and one test copy to `--to`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from itertools import islice
+
+from ..config import Config, ListConfig
+from ..deliver.base import Letter, Recipient, Transient, Unknown
+from ..deliver.retry import Backoff
+from ..deliver.send import SendOptions, open_sender
+from ..deliver.senders import make_sender
+from ..errors import DigestError
+from ..models import Issue
+from ..state import State
+from ..tokens import unsubscribe_url
+from .letter import recipients
+from .report import SendReport, SendRequest
+
+__all__ = ["due_filter", "without_ledger"]
+
+
+def due_filter(
+    state: State, list_name: str, issue: str, options: SendOptions
+) -> Callable[[list[str]], int]:
+    """How many of some readers a started issue would still send to (new ones count)."""
+    not_due = {"sent", "claimed"} | ({"failed"} if not options.retry_failed else set())
+    not_due |= {"unknown"} if not options.resend_unknown else set()
+
+    def count(keys: list[str]) -> int:
+        marks = ",".join("?" * len(keys))
+        found = state.db.conn.execute(
+            f"SELECT status FROM deliveries WHERE list = ? AND issue_id = ? AND reader IN "
+            f"({marks})",
+            (list_name, issue, *keys),
+        ).fetchall()
+        return len(keys) - sum(1 for (status,) in found if status in not_due)
+
+    return count
+
+
+def without_ledger(
+    config: Config,
+    lst: ListConfig,
+    request: SendRequest,
+    backend: str,
+    secret: str,
+    letter: Letter,
+    built: Issue | None,
+    due: Callable[[list[str]], int] | None = None,
+) -> SendReport:
+    """A dry run (count the readers still due) or one test copy (`--to`): the ledger is not
+    touched. `due` counts which of some reader keys an issue already started is still due."""
+    articles = built.rendered.articles_included if built else 0
+    if request.to and not request.dry_run:
+        return _test_copy(config, lst, request, backend, secret, letter, articles)
+    n = 0
+    keys = (r.key for r in recipients(config, lst, secret))
+    while chunk := list(islice(keys, 900)):
+        n += due(chunk) if due else len(chunk)
+    return SendReport(
+        lst.name,
+        letter.issue_id,
+        backend,
+        f"dry run: {letter.issue_id} would go to {n} reader(s) through {backend}",
+        articles,
+        readers=n,
+    )
+
+
+def _test_copy(
+    config: Config,
+    lst: ListConfig,
+    request: SendRequest,
+    backend: str,
+    secret: str,
+    letter: Letter,
+    articles: int,
+) -> SendReport:
+    """One copy to `--to`, outside the ledger (in the outbox: under `<issue>-test/`)."""
+    assert request.to is not None
+    url = unsubscribe_url(config.base_url, secret, lst.name, request.to)
+    test = Recipient(email=request.to, name="", unsubscribe_url=url, key=request.to.casefold())
+    sender = make_sender(backend, config.delivery, sandbox=request.sandbox)
+    open_sender(sender, Backoff(tries=2))
+    try:
+        result = sender.send(replace(letter, issue_id=f"{letter.issue_id}-test"), [test])[0]
+    except (Transient, Unknown) as exc:
+        raise DigestError(f"the test copy to {request.to} failed: {exc.reason}") from None
+    finally:
+        sender.close()
+    if result.status != "sent":
+        raise DigestError(f"the test copy to {request.to} failed: {result.error}")
+    return SendReport(
+        lst.name, letter.issue_id, backend, f"sent one test copy to {request.to}", articles
+    )
