@@ -31,7 +31,9 @@ _BLANK_LINE = re.compile(r"\n\s*\n")
 _NOT_ALNUM = re.compile(r"[\W_]+")
 # C0 and C1 controls, DEL, the Unicode line and paragraph separators, and the bidirectional
 # overrides and isolates (which make a terminal or mail client show text other than it is).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""What has no place in one line of plain text: C0 and C1 controls, DEL, line and paragraph
+separators, bidirectional embeddings, overrides and isolates."""
 _CONTROL_BUT_BREAKS = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
 )
@@ -90,7 +92,7 @@ def control_character(text: str, *, breaks: bool = False) -> str | None:
     """The first control character in `text` as `U+000A`, or None. Settings that reach message
     headers, file names or one-line messages refuse them; with `breaks`, tab and line breaks
     are allowed (for templates, whose output is made one line)."""
-    m = (_CONTROL_BUT_BREAKS if breaks else _CONTROL).search(text)
+    m = (_CONTROL_BUT_BREAKS if breaks else CONTROL).search(text)
     return f"U+{ord(m.group()):04X}" if m else None
 
 

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
+from functools import cached_property
 from types import TracebackType
 from typing import Literal
 
 from ..compose.message import build_message
-from ..compose.personalise import Reader, fill
+from ..compose.personalise import Reader, Template
 from ..errors import DigestError
 
 __all__ = [
@@ -100,10 +101,18 @@ class Letter:
             headers["Reply-To"] = self.reply_to
         return headers
 
+    @cached_property
+    def _parts(self) -> tuple[Template, Template]:
+        """The HTML and text split at their slots once per issue, not once per reader."""
+        return (
+            Template(self.html, marker=self.marker, escape=True),
+            Template(self.text, marker=self.marker, escape=False),
+        )
+
     def message_for(self, r: Recipient) -> EmailMessage:
         """The reader's complete copy: multipart/alternative, plain text first, then HTML."""
-        html = fill(self.html, r.reader, marker=self.marker, escape=True)
-        text = fill(self.text, r.reader, marker=self.marker, escape=False)
+        html_part, text_part = self._parts
+        html, text = html_part.fill(r.reader), text_part.fill(r.reader)
         return build_message(
             sender=self.sender,
             to=r.to,

@@ -36,7 +36,9 @@ class SendOptions:
     """Claim readers whose last try failed, too."""
     resend_unknown: bool = False
     """Claim readers whose batch may or may not have gone out, too."""
-    backoff: Backoff = field(default_factory=Backoff)
+    backoff: Backoff | None = None
+    """How to retry a refused batch (default `Backoff()`; `digest send` takes
+    `[delivery] max_retries` from digest.toml)."""
 
 
 @dataclass
@@ -102,7 +104,7 @@ def deliver(
     those in doubt, and a stop (a Permanent refusal, Ctrl-C) sends nothing more: batches
     waiting to be retried are given back as pending."""
     tally = Tally()
-    backoff = ledger.options.backoff
+    backoff = ledger.options.backoff or Backoff()
     halt = threading.Event()
     pause = sleep or (lambda seconds: halt.wait(seconds))
     inflight: dict[Future[Outcome], tuple[Claim, list[Recipient]]] = {}

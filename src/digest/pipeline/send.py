@@ -147,6 +147,7 @@ def _check_request(request: SendRequest, backend: str) -> None:
 def _issue_to_send(state: State, lst: ListConfig, request: SendRequest, now: datetime) -> str:
     """An unfinished issue first (a send killed yesterday evening is finished, not abandoned
     for today's); else today's, or with --new-issue the next of `<id>-2`, `<id>-3`…"""
+    base = issue_id(lst, now, request.day) + ("-sandbox" if request.sandbox else "")
     unfinished = state.sends.unfinished(lst.name, sandbox=request.sandbox)
     if unfinished and request.new_issue:
         raise DigestError(
@@ -154,10 +155,9 @@ def _issue_to_send(state: State, lst: ListConfig, request: SendRequest, now: dat
             "Run `digest send` to finish it before starting another issue.",
         )
     if unfinished:
-        if unfinished != issue_id(lst, now, request.day) + ("-sandbox" if request.sandbox else ""):
+        if unfinished != base:
             log.warning("resuming %s, which a send started and did not finish", unfinished)
         return unfinished
-    base = issue_id(lst, now, request.day) + ("-sandbox" if request.sandbox else "")
     return _pick_issue(state, lst, base, request.new_issue)
 
 
@@ -212,15 +212,11 @@ def _deliver(
 ) -> SendReport:
     start = time.perf_counter()
     interrupted = state.sends.interrupted(lst.name, letter.issue_id, datetime.now(UTC))
-    tries = Backoff(tries=config.delivery.max_retries + 1)
-    options = (
-        request.options
-        if request.options.backoff != Backoff()
-        else replace(request.options, backoff=tries)
-    )
+    backoff = request.options.backoff or Backoff(tries=config.delivery.max_retries + 1)
+    options = replace(request.options, backoff=backoff)
     ledger = IssueLedger(state.sends, lst.name, letter.issue_id, options)
     sender = make_sender(backend, config.delivery, sandbox=request.sandbox)
-    open_sender(sender, options.backoff)
+    open_sender(sender, backoff)
     try:
         tally = deliver(letter, recipients(config, lst, secret), sender, ledger, progress=progress)
     finally:

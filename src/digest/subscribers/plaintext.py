@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import re
 
-_CONTROLS = re.compile(
-    "[\x00-\x1f\x7f-\x9f"  # C0 controls (tab, line feed, escape...), DEL and C1 controls
-    "\u2028\u2029"  # line and paragraph separators
-    "\u202a-\u202e\u2066-\u2069]"  # bidirectional embeddings, overrides and isolates
-)
+from ..text import CONTROL as _CONTROLS  # one rule for what one line of plain text may hold
+
 _NAMED = {"\n": "a line feed", "\r": "a carriage return", "\t": "a tab"}
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
