@@ -13,7 +13,7 @@ import pytest
 from conftest import NOW
 
 from digest.compose import SIZE_LIMIT, render
-from digest.compose.personalise import Reader, Template
+from digest.compose.personalise import Reader, Template, fill_issue
 from digest.config import load_config
 from digest.errors import TemplateError
 from digest.models import Article, Digest
@@ -220,8 +220,15 @@ def test_bad_subject_template_names_the_setting(newsletter: Path) -> None:
 def test_placeholders_filled_per_reader_and_escaped(newsletter: Path) -> None:
     config = load_config(newsletter / "digest.toml")
     r = build_issue(config, config.get_list("daily"), now=NOW).rendered
-    html = Template(r.html, marker=r.marker, escape=True)
-    text = Template(r.text, marker=r.marker, escape=False)
+    web = "https://news.example.org/issues/daily-2026-11-24?x=1&y=2"
+    html = Template(
+        fill_issue(r.html, marker=r.marker, web_url=web, escape=True), marker=r.marker, escape=True
+    )
+    text = Template(
+        fill_issue(r.text, marker=r.marker, web_url=web, escape=False),
+        marker=r.marker,
+        escape=False,
+    )
     reader = Reader(
         email="o'neil@example.com",
         name="Ann <O'Neil>",
@@ -233,6 +240,8 @@ def test_placeholders_filled_per_reader_and_escaped(newsletter: Path) -> None:
     assert 'href="https://u.example/x?a=1&amp;b=2"' in h
     assert "Good morning, Ann <O'Neil>." in t
     assert "Unsubscribe: https://u.example/x?a=1&b=2" in t
+    assert 'href="https://news.example.org/issues/daily-2026-11-24?x=1&amp;y=2"' in h
+    assert "View in browser: https://news.example.org/issues/daily-2026-11-24?x=1&y=2" in t
     nameless = html.fill(Reader(email="x@example.com", unsubscribe_url="https://u.example/y"))
     assert "Good morning. 3 stories today." in nameless
 

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import SubscriberError
+from ..pipeline.changes import apply_pending
 from ..subscribers import (
     STATUSES,
     ImportReport,
@@ -41,8 +42,12 @@ def _list_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _open_list(list_name: str | None) -> SubscriberList:
+    """The list, with the unsubscribe clicks `digest serve` recorded written into it first,
+    so every command sees the file as the readers left it."""
     config = get_config(click.get_current_context())
-    return SubscriberList(config.get_list(list_name).subscribers)
+    lst = config.get_list(list_name)
+    apply_pending(config, lst)
+    return SubscriberList(lst.subscribers)
 
 
 def _status_option(help_text: str) -> Callable[..., Any]:

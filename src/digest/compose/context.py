@@ -13,7 +13,7 @@ import jinja2
 from ..config import ComposeSettings
 from ..models import Article, Digest
 from ..text import TITLE_CHARS, line, shorten, visible
-from .personalise import reader_slots
+from .personalise import WEB_URL, reader_slots, token
 from .templates import render_string
 
 __all__ = ["ArticleView", "TemplateContext", "build_context"]
@@ -56,6 +56,8 @@ class TemplateContext:
     top_title: str
     reason: str
     reader: dict[str, str]
+    web_url: str
+    """The issue's web version ("view in browser"), or empty when the list keeps no archive."""
 
     def as_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -98,6 +100,7 @@ def build_context(
         articles=views,
         reason=line(look.reason, "reason"),
         reader=reader_slots(marker),
+        web_url=token(marker, WEB_URL) if look.archive else "",
     )
 
 

@@ -16,7 +16,17 @@ import re
 import secrets
 from dataclasses import dataclass
 
-__all__ = ["SLOT_KEYS", "Reader", "Template", "fill", "new_marker", "reader_slots", "token"]
+__all__ = [
+    "SLOT_KEYS",
+    "WEB_URL",
+    "Reader",
+    "Template",
+    "fill",
+    "fill_issue",
+    "new_marker",
+    "reader_slots",
+    "token",
+]
 
 SLOT_KEYS = {
     "name": "NAME",
@@ -25,6 +35,10 @@ SLOT_KEYS = {
     "unsubscribe_url": "UNSUBSCRIBE_URL",
 }
 """`reader.<name>` in a template → the key of its token."""
+
+WEB_URL = "WEB_URL"
+"""The token of `web_url`: the issue's web version. The same for every reader, but known only
+when the send starts (the issue's id in the ledger), so it is filled then, once (`fill_issue`)."""
 
 
 def new_marker() -> str:
@@ -85,3 +99,9 @@ class Template:
 def fill(rendered: str, reader: Reader, *, marker: str, escape: bool) -> str:
     """One-off fill, for previews; use `Template` when filling for many readers."""
     return Template(rendered, marker=marker, escape=escape).fill(reader)
+
+
+def fill_issue(rendered: str, *, marker: str, web_url: str, escape: bool) -> str:
+    """Fill the issue's own slot (`web_url`) in a rendered part, once for every reader."""
+    value = html_lib.escape(web_url, quote=True) if escape else web_url
+    return rendered.replace(token(marker, WEB_URL), value)

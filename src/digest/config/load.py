@@ -159,7 +159,7 @@ def _default_source_name(kind: str, location: str) -> str:
 _LIST_KEYS = {"title", "sender", "timezone", "language", "subscribers", "sources", "send_at"}
 _LIST_KEYS |= {"paragraphs", "lead_words", "max_articles", "lookback_hours"}
 _LIST_KEYS |= {"subject", "preheader", "reason", "backend", "reply_to", "min_articles"}
-_LIST_KEYS |= {"grace_hours"}
+_LIST_KEYS |= {"grace_hours", "archive"}
 
 
 def _schedule_problem(text: str) -> str | None:
@@ -222,4 +222,5 @@ def _parse_list(
         reply_to=sender(r, t, f"{k}.reply_to") if "reply_to" in t else None,
         min_articles=r.integer(t, f"{k}.min_articles", default=1),
         grace_hours=r.integer(t, f"{k}.grace_hours", default=6),
+        archive=r.boolean(t, f"{k}.archive", default=True),
     )

@@ -47,6 +47,8 @@ class ComposeSettings:
     subject: str = DEFAULT_SUBJECT
     preheader: str = DEFAULT_PREHEADER
     reason: str = DEFAULT_REASON
+    archive: bool = True
+    """Whether the issue links to its web version."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,9 @@ class ListConfig:
     """An issue with fewer new articles is not sent (nothing new: a plain message, exit 0)."""
     grace_hours: int = 6
     """How late a scheduled send may still go out (after a restart or a machine asleep)."""
+    archive: bool = True
+    """Whether `digest serve` shows the sent issues (`/issues/…`, `/archive/…`) and every
+    message links to its web version ("view in browser")."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -118,6 +123,7 @@ class ListConfig:
             subject=self.subject,
             preheader=self.preheader,
             reason=self.reason,
+            archive=self.archive,
         )
 
 

@@ -166,6 +166,13 @@ class Reader:
             self.fail(key, f"expected a whole number from {low} to {high}{unit}, got {v!r}")
         return v
 
+    def boolean(self, t: dict[str, Any], key: str, default: Any = _MISSING) -> Any:
+        """`true` or `false` (TOML's own, not the strings)."""
+        v = self._get(t, key, default)
+        if v is not default and not isinstance(v, bool):
+            self.fail(key, f"expected true or false, got {v!r}")
+        return v
+
     def number(self, t: dict[str, Any], key: str, default: Any = _MISSING) -> Any:
         """A number (whole or not) within the setting's `_LIMITS`, as a float."""
         low, high, unit = _LIMITS[key.rsplit(".", 1)[-1]]

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from ..compose import Reader, build_message, fill
+from ..compose.personalise import fill_issue
 from ..fsutil import write_atomic
 from ..models import Issue
 
-__all__ = ["PreviewResult", "preview_reader", "write_preview"]
+__all__ = ["PreviewResult", "preview_parts", "preview_reader", "write_preview"]
 
 
 @dataclass(frozen=True)
@@ -45,13 +46,23 @@ def preview_reader(base_url: str, list_name: str, sender: str) -> Reader:
     )
 
 
+def preview_parts(issue: Issue, reader: Reader, web_url: str = "") -> tuple[str, str]:
+    """The issue's HTML and text as `reader` would get them."""
+    r = issue.rendered
+    html = fill_issue(r.html, marker=r.marker, web_url=web_url, escape=True)
+    text = fill_issue(r.text, marker=r.marker, web_url=web_url, escape=False)
+    return (
+        fill(html, reader, marker=r.marker, escape=True),
+        fill(text, reader, marker=r.marker, escape=False),
+    )
+
+
 def write_preview(
-    issue: Issue, out: Path, *, sender: str, reader: Reader, now: datetime
+    issue: Issue, out: Path, *, sender: str, reader: Reader, now: datetime, web_url: str = ""
 ) -> PreviewResult:
     """Write `<list>-<date>.html`, `.txt` and `.eml` into `out`, each atomically."""
+    html, text = preview_parts(issue, reader, web_url)
     rendered = issue.rendered
-    html = fill(rendered.html, reader, marker=rendered.marker, escape=True)
-    text = fill(rendered.text, reader, marker=rendered.marker, escape=False)
     message = build_message(
         sender=sender,
         to=reader.email,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +50,8 @@ class Tally:
     unknown: int = 0
     skipped: int = 0
     """Readers not due: they had this issue already (or failed or unknown, unless asked)."""
+    withheld: int = 0
+    """Readers who left while the send was under way (an unsubscribe click): not sent."""
     failures: list[tuple[str, str]] = field(default_factory=list)
     """(address, reason) of this run's failed and unknown readers (the first 100)."""
 
@@ -95,6 +97,7 @@ def deliver(
     *,
     progress: Progress | None = None,
     sleep: Callable[[float], None] | None = None,
+    held: Callable[[], Collection[str]] | None = None,
 ) -> Tally:
     """Send `letter` to every due reader of `readers`. Raises Permanent (after settling the
     batches already out) when the sender says nothing will work.
@@ -102,7 +105,8 @@ def deliver(
     A batch is claimed only when a worker is free to send it at once, so no more than
     `sender.concurrency` batches are ever claimed and not yet answered: a kill leaves at most
     those in doubt, and a stop (a Permanent refusal, Ctrl-C) sends nothing more: batches
-    waiting to be retried are given back as pending."""
+    waiting to be retried are given back as pending. `held()`, asked before each batch is
+    claimed, names the readers (keys) who left since the stream started: they are not sent."""
     tally = Tally()
     backoff = ledger.options.backoff or Backoff()
     halt = threading.Event()
@@ -116,6 +120,12 @@ def deliver(
                     stop = _settle_some(inflight, ledger, tally, progress)
                 if stop is not None:
                     break
+                if held is not None and (gone := held()):
+                    kept = [r for r in chunk if r.key not in gone]
+                    tally.withheld += len(chunk) - len(kept)
+                    chunk = kept
+                    if not chunk:
+                        continue
                 claim = ledger.claim(chunk)
                 tally.skipped += len(chunk) - (len(claim.readers) if claim else 0)
                 if claim is None:

@@ -181,4 +181,11 @@ def preview_issue(
     now = now or datetime.now(UTC)
     issue = build_issue(config, lst, now=now, since=since, progress=progress)
     reader = preview_reader(config.base_url, lst.name, lst.sender)
-    return write_preview(issue, out, sender=lst.sender, reader=reader, now=now)
+    web = web_url(config, lst, issue.digest.issue_id)
+    return write_preview(issue, out, sender=lst.sender, reader=reader, now=now, web_url=web)
+
+
+def web_url(config: Config, lst: ListConfig, ledger_id: str) -> str:
+    """Where `digest serve` shows the issue (its "view in browser" link), if the list keeps
+    an archive."""
+    return f"{config.base_url}/issues/{ledger_id}" if lst.archive else ""

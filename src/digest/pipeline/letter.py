@@ -10,11 +10,13 @@ from email.utils import formataddr, parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..compose.personalise import fill_issue
 from ..config import Config, ListConfig
 from ..deliver.base import Letter, Recipient
 from ..models import Issue
 from ..subscribers import SubscriberList
 from ..tokens import unsubscribe_url
+from .issue import web_url
 
 __all__ = ["letter_for", "letter_from", "letter_json", "recipients"]
 
@@ -27,14 +29,16 @@ def letter_for(
     host = urlsplit(config.base_url).hostname or "localhost"
     sender_address = parseaddr(lst.sender)[1]
     mailto = parseaddr(lst.reply_to)[1] if lst.reply_to else sender_address
+    r = issue.rendered
+    web = web_url(config, lst, ledger_id)
     return Letter(
         list_name=lst.name,
         issue_id=ledger_id,
         sender=lst.sender,
         reply_to=lst.reply_to,
         subject=issue.rendered.subject,
-        html=issue.rendered.html,
-        text=issue.rendered.text,
+        html=fill_issue(r.html, marker=r.marker, web_url=web, escape=True),
+        text=fill_issue(r.text, marker=r.marker, web_url=web, escape=False),
         marker=issue.rendered.marker,
         list_id=formataddr((lst.title, f"{lst.name}.{host}")),
         unsubscribe_mailto=mailto,

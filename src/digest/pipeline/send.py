@@ -26,6 +26,7 @@ from ..errors import ConfigError, DigestError, NoArticlesError
 from ..models import Issue
 from ..state import State, open_state
 from ..subscribers import InvalidAddress, SubscriberList, normalise
+from .changes import apply_pending
 from .issue import build_issue, issue_id
 from .letter import letter_for, letter_from, letter_json, recipients
 from .report import SendReport, SendRequest, open_problems
@@ -211,14 +212,23 @@ def _deliver(
     progress: Progress | None,
 ) -> SendReport:
     start = time.perf_counter()
-    interrupted = state.sends.interrupted(lst.name, letter.issue_id, datetime.now(UTC))
+    opened = datetime.now(UTC)
+    apply_pending(config, lst)  # the file as the clicks so far left it
+    interrupted = state.sends.interrupted(lst.name, letter.issue_id, opened)
     backoff = request.options.backoff or Backoff(tries=config.delivery.max_retries + 1)
     options = replace(request.options, backoff=backoff)
     ledger = IssueLedger(state.sends, lst.name, letter.issue_id, options)
     sender = make_sender(backend, config.delivery, sandbox=request.sandbox)
     open_sender(sender, backoff)
     try:
-        tally = deliver(letter, recipients(config, lst, secret), sender, ledger, progress=progress)
+        tally = deliver(
+            letter,
+            recipients(config, lst, secret),
+            sender,
+            ledger,
+            progress=progress,
+            held=lambda: state.changes.held(lst.name, opened),
+        )
     finally:
         sender.close()
     return _conclude(state, lst, request, backend, letter, article_ids, tally, interrupted, start)
@@ -250,6 +260,7 @@ def _conclude(
     line = (
         f"{letter.issue_id}: sent {tally.sent}, skipped {tally.skipped} (not due), "
         f"failed {tally.failed}, unknown {tally.unknown}"
+        + (f", left out {tally.withheld} (unsubscribed meanwhile)" if tally.withheld else "")
         + (f"; {interrupted} left in doubt by a send that stopped" if interrupted else "")
         + (f"; {_totals_line(totals)}" if open_problems(totals) else "")
     )

@@ -6,7 +6,8 @@
   of article pages fetched for teasers;
 - `health` (`health`): how each source did, for `digest sources check`;
 - `items`, `sent` (`ledger`): first sightings of items, and which items each list has had;
-- `sends` (`sends`): the send ledger, a row per issue and reader.
+- `sends` (`sends`): the send ledger, a row per issue and reader;
+- `changes` (`changes`): subscriber status changes (unsubscribe clicks) not yet in the CSV.
 
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 
 from .cache import PAGE_CACHE_DAYS, CachedFeed, CachedPage, FeedCache, PageCache
+from .changes import Change, StatusChanges
 from .db import SCHEMA_VERSION, STATE_FILE, Database, failure
 from .health import HealthLog
 from .ledger import SentKeys, SentLedger, Sightings
@@ -30,6 +32,7 @@ __all__ = [
     "STATE_FILE",
     "CachedFeed",
     "CachedPage",
+    "Change",
     "SentKeys",
     "State",
     "open_state",
@@ -48,6 +51,7 @@ class State:
         self.items = Sightings(db)
         self.sent = SentLedger(db)
         self.sends = SendLedger(db)
+        self.changes = StatusChanges(db)
 
     @classmethod
     def open(cls, state_dir: Path) -> State:

@@ -95,5 +95,25 @@ CREATE INDEX deliveries_by_status ON deliveries (list, issue_id, status);
 CREATE INDEX deliveries_by_batch ON deliveries (batch);
 """
 
-MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+# Version 3: status changes that came in from outside the CSV (an unsubscribe click in `digest
+# serve`; later a provider's bounce), recorded before the answer and written into the list's
+# file in batches. `applied_at` is set once the file has them; until then every send and every
+# `digest subscribers` command sees them. Applied rows are kept a while, for the undo button.
+_SCHEMA_V3 = """
+CREATE TABLE status_changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    list TEXT NOT NULL,
+    reader TEXT NOT NULL,
+    email TEXT NOT NULL,
+    status TEXT NOT NULL,
+    at TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    applied_at TEXT,
+    outcome TEXT
+);
+CREATE INDEX status_changes_pending ON status_changes (list, applied_at);
+CREATE INDEX status_changes_by_reader ON status_changes (list, reader);
+"""
+
+MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -10,6 +10,7 @@ people.set_status("ada@example.com", "bounced")
 from __future__ import annotations
 
 from .addresses import InvalidAddress, normalise
+from .changes import StatusUpdate
 from .export import export_rows, neutralise
 from .import_file import InvalidRow
 from .listfile import Problem, describe
@@ -38,6 +39,7 @@ __all__ = [
     "InvalidAddress",
     "InvalidRow",
     "Problem",
+    "StatusUpdate",
     "Subscriber",
     "SubscriberList",
     "describe",

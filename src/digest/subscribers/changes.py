@@ -4,8 +4,8 @@ one for every attempt, so what an attempt notes is always about the file that wa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -69,6 +69,47 @@ class SettingStatus:
     def tail(self) -> Iterable[Subscriber]:
         if not self.result:
             raise not_found(self.path, self.email)
+        return ()
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """One reader's new status in a batch (`SettingStatuses`), and when it was asked for.
+    `only_from`: apply it only to a row that has one of these statuses (an undo of an
+    unsubscribe click must not take back someone the list marked bounced)."""
+
+    status: str
+    when: datetime
+    only_from: tuple[str, ...] | None = None
+
+
+class SettingStatuses:
+    """Many readers' statuses in one pass (the unsubscribe clicks of a burst, applied in one
+    rewrite). `outcomes` says, for each key, what happened: `changed`, `unchanged`, `kept
+    <status>` (refused by `only_from`) or `not on the list` (no row has the address)."""
+
+    def __init__(self, updates: Mapping[str, StatusUpdate]) -> None:
+        self.updates = updates
+        self.outcomes: dict[str, str] = {}
+
+    def visit(self, sub: Subscriber, _rec: Record) -> object:
+        update = self.updates.get(sub.key)
+        if update is None:
+            return KEEP
+        if update.only_from is not None and sub.status not in update.only_from:
+            self.outcomes.setdefault(sub.key, f"kept {sub.status}")
+            return KEEP
+        if sub.status == update.status:
+            self.outcomes.setdefault(sub.key, "unchanged")
+            return KEEP
+        self.outcomes[sub.key] = "changed"
+        if update.status == SUBSCRIBED:
+            return replace(sub, status=SUBSCRIBED, subscribed_at=update.when, unsubscribed_at=None)
+        return replace(sub, status=update.status, unsubscribed_at=update.when)
+
+    def tail(self) -> Iterable[Subscriber]:
+        for key in self.updates:
+            self.outcomes.setdefault(key, "not on the list")
         return ()
 
 

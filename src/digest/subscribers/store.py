@@ -14,14 +14,14 @@ from __future__ import annotations
 import logging
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
 from ..errors import SubscriberError
 from .addresses import InvalidAddress, normalise
-from .changes import Adding, Removing, SettingStatus
+from .changes import Adding, Removing, SettingStatus, SettingStatuses, StatusUpdate
 from .csvfile import Dialect, Record, cell_limit, lenient_fields, parsed
 from .listfile import ListFile, Problem
 from .merge import ImportReport, merge
@@ -180,6 +180,22 @@ class SubscriberList:
             skip_if_unchanged=True,
         )
         return done.result[0]
+
+    def set_statuses(self, updates: Mapping[str, StatusUpdate]) -> dict[str, str]:
+        """Give many readers (by key: the casefolded address) their statuses in one rewrite,
+        so a burst of unsubscribe clicks costs one pass over the file, not one each. Returns
+        what happened to each key (see `SettingStatuses`); the file is rewritten only if a
+        row changed."""
+        for status in {u.status for u in updates.values()}:
+            if status not in STATUSES:
+                raise SubscriberError(f"{status!r} is not a status", f"Use one of {STATUSES}.")
+        if not updates:
+            return {}
+        cols = ["status", "unsubscribed_at"]
+        done = self.file.rewrite(
+            lambda: SettingStatuses(updates), columns=cols, skip_if_unchanged=True
+        )
+        return done.outcomes
 
     def unsubscribe(self, email: str, at: datetime | None = None) -> Subscriber:
         return self.set_status(email, "unsubscribed", at)
