@@ -64,6 +64,7 @@ def _register() -> None:
     from .preview import preview
     from .schedule import run_due_command, schedule
     from .send import send, status
+    from .serve import serve
     from .sources import sources
     from .subscribers import subscribers
     from .summarise import summarise
@@ -78,6 +79,7 @@ def _register() -> None:
         status,
         subscribers,
         schedule,
+        serve,
         run_due_command,
     ):
         main.add_command(cmd)

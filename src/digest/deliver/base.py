@@ -86,6 +86,8 @@ class Letter:
     unsubscribe_mailto: str
     """The `mailto:` half of List-Unsubscribe (the address, no scheme)."""
     date: datetime
+    preheader: str = ""
+    """The line mail clients show after the subject (kept for the web preview)."""
 
     def headers_for(self, r: Recipient) -> dict[str, str]:
         """The headers a reader's copy carries besides From, To, Subject, Date, Message-ID."""

@@ -50,12 +50,43 @@ class StatusChanges:
     def record(
         self, list_name: str, reader: str, email: str, status: str, at: datetime, origin: str
     ) -> int:
-        """Record a change durably (a full sync of the write-ahead log, not only the OS's
-        buffers: the reader was told it is done). Returns its id."""
+        """Record a change durably. Returns its id."""
+        change_id = self._record(list_name, reader, email, status, at, origin, once=False)
+        assert change_id is not None
+        return change_id
+
+    def record_stop(
+        self, list_name: str, reader: str, email: str, status: str, at: datetime, origin: str
+    ) -> int | None:
+        """Record a change unless the reader's last change is the same and still pending (a
+        second click, a replayed POST: one row, not one per click). None if it was."""
+        return self._record(list_name, reader, email, status, at, origin, once=True)
+
+    def _record(
+        self,
+        list_name: str,
+        reader: str,
+        email: str,
+        status: str,
+        at: datetime,
+        origin: str,
+        *,
+        once: bool,
+    ) -> int | None:
+        """One write transaction (taken at once, so two clicks queue), committed with a full
+        sync of the write-ahead log, not only the OS's buffers: the reader is told it is done."""
         conn = self.db.conn
         conn.execute("PRAGMA synchronous=FULL")
         try:
             with self.db.tx() as c:
+                if once:
+                    last = c.execute(
+                        "SELECT status, applied_at FROM status_changes WHERE list = ? AND "
+                        "reader = ? ORDER BY id DESC LIMIT 1",
+                        (list_name, reader),
+                    ).fetchone()
+                    if last is not None and last[0] == status and last[1] is None:
+                        return None
                 cur = c.execute(
                     "INSERT INTO status_changes (list, reader, email, status, at, origin) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
@@ -63,7 +94,6 @@ class StatusChanges:
                 )
         finally:
             conn.execute("PRAGMA synchronous=NORMAL")
-        assert cur.lastrowid is not None
         return cur.lastrowid
 
     def pending(self, list_name: str) -> list[Change]:

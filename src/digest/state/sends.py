@@ -140,6 +140,25 @@ class SendLedger:
                     f"DELETE FROM {table} WHERE list = ? AND issue_id = ?", (list_name, issue_id)
                 )
 
+    def find(self, issue_id: str) -> FrozenSend | None:
+        """An issue by its id alone (ids start with their list's name; the oldest wins in the
+        odd case of two lists sharing one)."""
+        row = self.db.conn.execute(
+            "SELECT list, issue_id, started_at, finished_at, backend, letter, article_ids "
+            "FROM sends WHERE issue_id = ? ORDER BY started_at LIMIT 1",
+            (issue_id,),
+        ).fetchone()
+        return self._frozen(row) if row else None
+
+    def recent(self, list_name: str, limit: int = 20) -> list[FrozenSend]:
+        """The list's latest issues, newest first."""
+        rows = self.db.conn.execute(
+            "SELECT list, issue_id, started_at, finished_at, backend, letter, article_ids "
+            "FROM sends WHERE list = ? ORDER BY started_at DESC, issue_id DESC LIMIT ?",
+            (list_name, limit),
+        )
+        return [self._frozen(r) for r in rows]
+
     def issue_ids(self, list_name: str) -> list[str]:
         """The list's issues in the ledger, oldest first."""
         rows = self.db.conn.execute(

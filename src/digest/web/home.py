@@ -1,0 +1,77 @@
+"""`/`: each list with its readers by status, the clicks not yet in its file, its next
+scheduled send and its recent issues from the ledger, each linking to its pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..config import ListConfig
+from ..errors import DigestError
+from ..schedule.due import next_runs
+from ..state.sends import STATUSES
+from .render import page
+from .site import Site
+
+__all__ = ["home"]
+
+RECENT = 10
+
+
+async def home(request: Request) -> Response:
+    site: Site = request.app.state.site
+    lists = await run_in_threadpool(_summaries, site)
+    return page(
+        "home",
+        language="en",
+        width="60rem",
+        page_title=f"digest: {site.config.root.name}",
+        lists=lists,
+        statuses=STATUSES,
+    )
+
+
+def _summaries(site: Site) -> list[dict[str, Any]]:
+    return [_summary(site, lst) for lst in site.config.lists.values()]
+
+
+def _summary(site: Site, lst: ListConfig) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    counts: dict[str, int] | None = None
+    error = ""
+    try:
+        counts = site.counts(lst)
+    except DigestError as exc:
+        error = exc.message
+    upcoming = next_runs(lst, now, 1)
+    with site.state() as state:
+        pending = len(state.changes.pending(lst.name))
+        issues = [
+            {
+                "id": f.issue_id,
+                "url": f"/issues/{quote(f.issue_id)}"
+                if lst.archive and "-sandbox" not in f.issue_id
+                else "",
+                "started": f"{f.started_at:%Y-%m-%d %H:%M} UTC",
+                "finished": f.finished_at is not None,
+                "counts": state.sends.counts(lst.name, f.issue_id).counts,
+            }
+            for f in state.sends.recent(lst.name, RECENT)
+        ]
+    return {
+        "name": lst.name,
+        "title": lst.title,
+        "file": lst.subscribers.name,
+        "counts": counts,
+        "counts_error": error,
+        "pending": pending,
+        "next_send": f"{upcoming[0].at:%A %Y-%m-%d %H:%M %Z}" if upcoming else "",
+        "issues": issues,
+        "preview_url": f"/preview/{lst.name}",
+        "archive_url": f"/archive/{lst.name}" if lst.archive else "",
+    }

@@ -1,0 +1,154 @@
+"""`/preview/<list>`: the next issue exactly as the next send would make it (an issue a send
+started and did not finish is what the next send finishes, so that is shown), at desktop and
+phone widths side by side, with its subject, preheader and plain text. `?as=ADDRESS` shows it
+as that reader gets it. Every load builds it afresh, so an edited article or template shows on
+reload; the page also reloads itself when one changes (a small script; without it, reload)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from ..compose.personalise import Reader, fill
+from ..config import Config, ListConfig
+from ..deliver.base import Letter
+from ..deliver.preview import preview_reader
+from ..errors import DigestError, NoArticlesError
+from ..pipeline.issue import build_issue, issue_id
+from ..pipeline.letter import letter_for, letter_from
+from ..subscribers import SubscriberList
+from ..tokens import unsubscribe_url
+from .render import message_page, page
+from .site import Site
+
+__all__ = ["preview", "preview_stamp", "stamp"]
+
+
+async def preview(request: Request) -> Response:
+    site: Site = request.app.state.site
+    lst = site.list(request.path_params["list"])
+    if lst is None:
+        return message_page("en", "not_found", "not_found_note", status=404)
+    return await run_in_threadpool(_preview, site, lst, request.query_params.get("as", ""))
+
+
+async def preview_stamp(request: Request) -> Response:
+    site: Site = request.app.state.site
+    lst = site.list(request.path_params["list"])
+    if lst is None:
+        return PlainTextResponse("", status_code=404)
+    value = await run_in_threadpool(stamp, site.config, lst)
+    return PlainTextResponse(value, headers={"Cache-Control": "no-store"})
+
+
+def stamp(config: Config, lst: ListConfig) -> str:
+    """A fingerprint of what the preview is made from on disk: digest.toml, the templates,
+    the list file, and the local article folders and feed files."""
+    paths: list[Path] = [config.path, lst.subscribers]
+    roots = [config.templates_dir] + [
+        Path(s.location) for s in config.sources_for(lst) if not s.is_remote
+    ]
+    for root in roots:
+        paths.extend(sorted(root.rglob("*")) if root.is_dir() else [root])
+    h = hashlib.sha256()
+    for p in paths:
+        try:
+            st = p.stat()
+        except OSError:
+            h.update(f"{p}:-\n".encode())
+            continue
+        h.update(f"{p}:{st.st_mtime_ns}:{st.st_size}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _preview(site: Site, lst: ListConfig, as_address: str) -> Response:
+    config = site.config
+    now = datetime.now(UTC)
+    reader = _reader(site, config, lst, as_address.strip())
+    if isinstance(reader, Response):
+        return reader
+    try:
+        letter, problems, counts, frozen = _next_letter(site, config, lst, now)
+    except NoArticlesError as exc:
+        return _problem(lst, "Nothing to send yet", exc, 200)
+    except DigestError as exc:
+        return _problem(lst, "The issue cannot be built", exc, 500)
+    html = fill(letter.html, reader, marker=letter.marker, escape=True)
+    text = fill(letter.text, reader, marker=letter.marker, escape=False)
+    return page(
+        "preview",
+        language="en",
+        width="80rem",
+        page_title=f"Preview: {lst.title}",
+        subject=letter.subject,
+        preheader=letter.preheader,
+        issue_id=letter.issue_id,
+        frozen=frozen,
+        reader=reader.email,
+        as_value=as_address,
+        action=f"/preview/{lst.name}",
+        count=counts[0],
+        omitted=counts[1],
+        problems=problems,
+        html=html,
+        text=text,
+        stamp=stamp(config, lst),
+        stamp_url=f"/preview/{lst.name}/stamp",
+    )
+
+
+def _next_letter(
+    site: Site, config: Config, lst: ListConfig, now: datetime
+) -> tuple[Letter, tuple[str, ...], tuple[int, int], bool]:
+    """The letter the next `digest send` sends: a started issue's frozen one, else a new
+    build (recording nothing)."""
+    with site.state() as state:
+        started = state.sends.unfinished(lst.name)
+        frozen = state.sends.get(lst.name, started) if started else None
+    if frozen is not None:
+        return letter_from(frozen.letter), (), (len(frozen.article_ids), 0), True
+    issue = build_issue(config, lst, now=now)
+    letter = letter_for(issue, lst, config, now, issue_id(lst, now))
+    r = issue.rendered
+    return letter, issue.problems + r.warnings, (r.articles_included, r.articles_omitted), False
+
+
+def _reader(site: Site, config: Config, lst: ListConfig, address: str) -> Reader | Response:
+    if not address:
+        return preview_reader(config.base_url, lst.name, lst.sender)
+    try:
+        sub = SubscriberList(lst.subscribers).get(address)
+    except DigestError as exc:
+        return _problem(lst, "The list cannot be read", exc, 500)
+    if sub is None:
+        return page(
+            "message",
+            404,
+            language="en",
+            page_title="Not on the list",
+            heading=f"{address} is not on the list {lst.name}",
+            note="Check the address; `digest subscribers list` shows who is.",
+            form=None,
+            error=True,
+        )
+    link = unsubscribe_url(config.base_url, site.secret, lst.name, sub.email)
+    return Reader(email=sub.email, name=sub.name, unsubscribe_url=link)
+
+
+def _problem(lst: ListConfig, heading: str, exc: DigestError, status: int) -> Response:
+    note = exc.message + (f" {exc.hint}" if exc.hint else "")
+    return page(
+        "message",
+        status,
+        language="en",
+        page_title=heading,
+        heading=heading,
+        note=note,
+        form=None,
+        error=status >= 500,
+    )
