@@ -106,14 +106,16 @@ def _send(
             return SendReport(lst.name, None, backend, built)
         letter = letter_for(built, lst, config, now, issue)
         if request.dry_run or request.to:
-            return without_ledger(config, lst, request, backend, secret, letter, built)
+            held = state.changes.held(lst.name, now)
+            return without_ledger(config, lst, request, backend, secret, letter, built, held=held)
         shown = built.digest.articles[: built.rendered.articles_included]
         ids = [a.id for a in shown]  # an article left out for size is not sent: it may come next
         frozen = state.sends.start(lst.name, issue, backend, letter_json(letter), ids, now)
     letter = letter_from(frozen.letter)
     if request.dry_run or request.to:
         due = due_filter(state, lst.name, letter.issue_id, request.options)
-        return without_ledger(config, lst, request, backend, secret, letter, None, due)
+        held = state.changes.held(lst.name, now)
+        return without_ledger(config, lst, request, backend, secret, letter, None, due, held)
     if frozen.finished_at is not None and not _retrying(request):
         state.sends.interrupted(lst.name, issue, now)  # a killed --retry-failed run's batches
         when = frozen.finished_at.strftime("%Y-%m-%d %H:%M UTC")

@@ -50,14 +50,16 @@ def without_ledger(
     letter: Letter,
     built: Issue | None,
     due: Callable[[list[str]], int] | None = None,
+    held: frozenset[str] = frozenset(),
 ) -> SendReport:
     """A dry run (count the readers still due) or one test copy (`--to`): the ledger is not
-    touched. `due` counts which of some reader keys an issue already started is still due."""
+    touched. `due` counts which of some reader keys an issue already started is still due;
+    `held` are readers whose unsubscribe click is not in the file yet (not counted)."""
     articles = built.rendered.articles_included if built else 0
     if request.to and not request.dry_run:
         return _test_copy(config, lst, request, backend, secret, letter, articles)
     n = 0
-    keys = (r.key for r in recipients(config, lst, secret))
+    keys = (r.key for r in recipients(config, lst, secret) if r.key not in held)
     while chunk := list(islice(keys, 900)):
         n += due(chunk) if due else len(chunk)
     return SendReport(

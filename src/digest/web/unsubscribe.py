@@ -172,14 +172,21 @@ def _form(link: Link, action: str, button: str, quiet: bool = False) -> dict[str
 
 async def _params(request: Request) -> dict[str, str] | Response:
     """The link's fields: from the query string (a one-click POST goes to the link itself),
-    then from the form the page posted. A body over 4 KB is no form of ours."""
+    then from the form the page posted. A body over 4 KB is no form of ours. parse_qsl's
+    field limit raises on a body of many fields: that is no form of ours either."""
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > BODY_LIMIT:
             return Response("request body too large", status_code=413)
-    params = dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=20))
+    text = body.decode("utf-8", "replace")
+    try:
+        params = dict(parse_qsl(text, max_num_fields=20))
+    except ValueError:
+        return Response("too many form fields", status_code=400)
     params.update(request.query_params)
+    if "List-Unsubscribe=One-Click" in text or 'name="List-Unsubscribe"' in text:
+        params["List-Unsubscribe"] = ONE_CLICK  # RFC 8058 allows a multipart body too
     return params
 
 
