@@ -75,9 +75,9 @@ def _preview(site: Site, lst: ListConfig, as_address: str) -> Response:
     try:
         letter, problems, counts, frozen = _next_letter(site, config, lst, now)
     except NoArticlesError as exc:
-        return _problem(lst, "Nothing to send yet", exc, 200)
+        return _problem(config, lst, "Nothing to send yet", exc, 200)
     except DigestError as exc:
-        return _problem(lst, "The issue cannot be built", exc, 500)
+        return _problem(config, lst, "The issue cannot be built", exc, 500)
     html = fill(letter.html, reader, marker=letter.marker, escape=True)
     text = fill(letter.text, reader, marker=letter.marker, escape=False)
     return page(
@@ -124,7 +124,7 @@ def _reader(site: Site, config: Config, lst: ListConfig, address: str) -> Reader
     try:
         sub = SubscriberList(lst.subscribers).get(address)
     except DigestError as exc:
-        return _problem(lst, "The list cannot be read", exc, 500)
+        return _problem(config, lst, "The list cannot be read", exc, 500)
     if sub is None:
         return page(
             "message",
@@ -140,7 +140,10 @@ def _reader(site: Site, config: Config, lst: ListConfig, address: str) -> Reader
     return Reader(email=sub.email, name=sub.name, unsubscribe_url=link)
 
 
-def _problem(lst: ListConfig, heading: str, exc: DigestError, status: int) -> Response:
+def _problem(
+    config: Config, lst: ListConfig, heading: str, exc: DigestError, status: int
+) -> Response:
+    """What stops the preview, on a page that still reloads itself once it is fixed."""
     note = exc.message + (f" {exc.hint}" if exc.hint else "")
     return page(
         "message",
@@ -151,4 +154,6 @@ def _problem(lst: ListConfig, heading: str, exc: DigestError, status: int) -> Re
         note=note,
         form=None,
         error=status >= 500,
+        stamp=stamp(config, lst),
+        stamp_url=f"/preview/{lst.name}/stamp",
     )
