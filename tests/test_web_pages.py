@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from email import policy
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import httpx
@@ -98,8 +99,9 @@ def url(news: Path) -> Iterator[str]:
 class Parsed(HTMLParser):
     """The tags (with their attributes, unescaped) and the text of an HTML document."""
 
-    def __init__(self, document: str) -> None:
+    def __init__(self, document: str, at: str = "/") -> None:
         super().__init__(convert_charrefs=True)
+        self.at = at
         self.tags: list[tuple[str, dict[str, str]]] = []
         self._text: list[str] = []
         self.feed(document)
@@ -122,7 +124,15 @@ class Parsed(HTMLParser):
         return [attrs for t, attrs in self.tags if t == tag]
 
     def hrefs(self) -> list[str]:
-        return [a.get("href", "") for a in self.all("a")]
+        """Each link; one relative to the page (`at`) as the path it leads to."""
+        return [_resolved(self.at, a.get("href", "")) for a in self.all("a")]
+
+
+def _resolved(at: str, href: str) -> str:
+    if href.startswith(("http://", "https://")):
+        return href
+    parts = urlsplit(urljoin("http://page.invalid" + at, href))
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def get(base: str, path: str, **kw: object) -> httpx.Response:
@@ -216,7 +226,7 @@ def test_home_shows_a_sent_issue_with_its_counts_and_link(news: Path, url: str) 
     send(news)
     r = get(url, "/")
     assert r.status_code == 200
-    row = re.search(r"<tr><td><a href=\"/issues/daily-2026-11-24\">(.*?)</tr>", r.text)
+    row = re.search(r"<tr><td><a href=\"issues/daily-2026-11-24\">(.*?)</tr>", r.text)
     assert row is not None, "no row with a link to the sent issue"
     header = re.findall(r'<th class="n">(\w+)</th>', r.text)
     cells = [int(c) for c in re.findall(r'<td class="n">(\d+)</td>', row.group(0))]
@@ -353,7 +363,7 @@ def test_the_web_version_shows_the_sent_issue_with_no_readers_data(news: Path, u
     assert sorted(sent) == ["ada@example.com", "grace@example.com", "linus@example.com"]
     r = get(url, f"/issues/{ISSUE}")
     assert r.status_code == 200
-    page = Parsed(r.text)
+    page = Parsed(r.text, at=f"/issues/{ISSUE}")
     assert LIBRARY in page.text and LIBRARY_LEAD in page.text
     assert "Volunteers pull two tonnes of rubbish from the river" in page.text
     assert "View in browser" in page.text
@@ -417,7 +427,7 @@ def test_the_archive_and_its_feed_list_each_sent_issue(news: Path, url: str) -> 
     assert subjects["daily-2026-11-25"].endswith(": A late story")
     r = get(url, "/archive/daily")
     assert r.status_code == 200
-    links = [a["href"] for a in Parsed(r.text).all("a")]
+    links = Parsed(r.text, at="/archive/daily").hrefs()
     assert links == [
         "/archive/daily/feed.atom",
         "/issues/daily-2026-11-25",
@@ -431,7 +441,7 @@ def test_the_archive_and_its_feed_list_each_sent_issue(news: Path, url: str) -> 
             "rel": "alternate",
             "type": "application/atom+xml",
             "title": "The Daily Example: past issues",
-            "href": "/archive/daily/feed.atom",
+            "href": "daily/feed.atom",  # relative to /archive/daily: the app may sit under a path
         }
     ]
     feed = get(url, "/archive/daily/feed.atom")
@@ -579,7 +589,7 @@ def test_a_german_list_gets_german_archive_and_unsubscribe_pages(news: Path) -> 
         assert "Atom-Feed dieser Ausgaben" in text
         assert "Es wurde noch keine Ausgabe verschickt." in text
         report = send(news, list_name="taeglich")
-        full = Parsed(get(url, "/archive/taeglich").text)
+        full = Parsed(get(url, "/archive/taeglich").text, at="/archive/taeglich")
         assert f"/issues/{report.issue_id}" in full.hrefs()
         feed = feedparser.parse(get(url, "/archive/taeglich/feed.atom").content)
         assert feed.feed.title == "Das Tagesbeispiel: frühere Ausgaben"

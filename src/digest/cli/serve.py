@@ -86,6 +86,7 @@ def serve(
             timeout_graceful_shutdown=10,
         )
     )
+    logging.getLogger("uvicorn.access").addFilter(_no_query)
     click.echo(f"digest serve: http://{shown}:{bound_port}/ (Ctrl-C to stop)", err=True)
     stops: list[int] = []
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again for the
@@ -97,6 +98,15 @@ def serve(
         for sig, handler in kept.items():
             signal.signal(sig, handler)
     click.echo("digest serve: stopped", err=True)
+
+
+def _no_query(record: logging.LogRecord) -> bool:
+    """The access log shows paths without their query: an unsubscribe link's query holds the
+    reader's address and token."""
+    args = record.args
+    if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+        record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+    return True
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -41,12 +41,21 @@ def _list_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
-def _open_list(list_name: str | None) -> SubscriberList:
+def _open_list(list_name: str | None, *, strict: bool = True) -> SubscriberList:
     """The list, with the unsubscribe clicks `digest serve` recorded written into it first,
-    so every command sees the file as the readers left it."""
+    so every command sees the file as the readers left it. Clicks the file cannot take yet (a
+    broken row, a lock held too long) stop the command (`strict`) rather than show readers
+    as subscribed who are not: they are kept, and written once the file is fixed."""
     config = get_config(click.get_current_context())
     lst = config.get_list(list_name)
-    apply_pending(config, lst)
+    applied = apply_pending(config, lst)
+    if applied.error and strict:
+        raise SubscriberError(
+            f"{lst.subscribers}: unsubscribe clicks recorded by digest serve cannot be written "
+            f"into it yet ({applied.error})",
+            "Fix the file (`digest subscribers validate` shows what is wrong); the clicks are "
+            "kept and written then, and sends leave those readers out meanwhile.",
+        )
     return SubscriberList(lst.subscribers)
 
 
@@ -371,7 +380,7 @@ def validate(list_name: str | None, as_json: bool) -> None:
     Example:
       digest subscribers validate --list daily
     """
-    people = _open_list(list_name)
+    people = _open_list(list_name, strict=False)
     problems = people.validate()
     if as_json:
         click.echo(

@@ -18,7 +18,7 @@ from filelock import FileLock, Timeout
 from ..config import Config, ListConfig
 from ..errors import DigestError
 from ..state import STATE_FILE, Change, open_state
-from ..subscribers import UNSUBSCRIBED, StatusUpdate, SubscriberList
+from ..subscribers import SUBSCRIBED, UNSUBSCRIBED, StatusUpdate, SubscriberList
 
 __all__ = ["Applied", "apply_pending"]
 
@@ -55,10 +55,10 @@ def apply_pending(
             if not pending:
                 return Applied(lst.name)
             latest = {c.reader: c for c in pending}
+            cancelled = _cancelled(pending)
+            updates = {k: _update(c) for k, c in latest.items() if k not in cancelled}
             try:
-                outcomes = SubscriberList(lst.subscribers).set_statuses(
-                    {key: _update(c) for key, c in latest.items()}
-                )
+                outcomes = SubscriberList(lst.subscribers).set_statuses(updates)
             except DigestError as exc:
                 log.warning(
                     "%d pending status change(s) could not be written to %s yet: %s",
@@ -68,6 +68,7 @@ def apply_pending(
                 )
                 return Applied(lst.name, error=exc.message)
             when = now or datetime.now(UTC)
+            outcomes.update(dict.fromkeys(cancelled, "cancelled"))
             state.changes.mark_applied(
                 [(c.id, _outcome(c, latest, outcomes)) for c in pending], when
             )
@@ -84,8 +85,24 @@ def apply_pending(
 
 
 def _update(change: Change) -> StatusUpdate:
-    only = (UNSUBSCRIBED,) if change.origin == UNDO else None
+    """A click takes a subscribed reader off the list and never replaces another stop (a
+    complaint or a bounce is worth keeping); an undo only takes back an unsubscribed one."""
+    only = (UNSUBSCRIBED,) if change.origin == UNDO else (SUBSCRIBED,)
     return StatusUpdate(change.status, change.at, only)
+
+
+def _cancelled(pending: list[Change]) -> set[str]:
+    """Readers whose click and its undo are both pending: the pair cancels out, the row stays
+    as it was (an undo must never resubscribe a row the click did not change)."""
+    clicked: set[str] = set()
+    cancelled: set[str] = set()
+    for c in pending:
+        if c.origin == UNDO and c.reader in clicked:
+            cancelled.add(c.reader)
+        elif c.origin != UNDO:
+            clicked.add(c.reader)
+            cancelled.discard(c.reader)
+    return cancelled
 
 
 def _outcome(change: Change, latest: dict[str, Change], outcomes: dict[str, str]) -> str:

@@ -106,6 +106,7 @@ def _send(
             return SendReport(lst.name, None, backend, built)
         letter = letter_for(built, lst, config, now, issue)
         if request.dry_run or request.to:
+            apply_pending(config, lst)  # count from the file as the clicks left it
             held = state.changes.held(lst.name, now)
             return without_ledger(config, lst, request, backend, secret, letter, built, held=held)
         shown = built.digest.articles[: built.rendered.articles_included]
@@ -114,6 +115,7 @@ def _send(
     letter = letter_from(frozen.letter)
     if request.dry_run or request.to:
         due = due_filter(state, lst.name, letter.issue_id, request.options)
+        apply_pending(config, lst)
         held = state.changes.held(lst.name, now)
         return without_ledger(config, lst, request, backend, secret, letter, None, due, held)
     if frozen.finished_at is not None and not _retrying(request):

@@ -191,6 +191,7 @@ class SubscriberList:
                 raise SubscriberError(f"{status!r} is not a status", f"Use one of {STATUSES}.")
         if not updates:
             return {}
+        self.extra_columns()  # a missing file is an error here, never a new empty list
         cols = ["status", "unsubscribed_at"]
         done = self.file.rewrite(
             lambda: SettingStatuses(updates), columns=cols, skip_if_unchanged=True

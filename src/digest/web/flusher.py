@@ -41,6 +41,7 @@ class Flusher:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="digest-flusher", daemon=True)
         self._thread.start()
 

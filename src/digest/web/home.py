@@ -54,7 +54,7 @@ def _summary(site: Site, lst: ListConfig) -> dict[str, Any]:
         issues = [
             {
                 "id": f.issue_id,
-                "url": f"/issues/{quote(f.issue_id)}"
+                "url": f"issues/{quote(f.issue_id)}"
                 if lst.archive and "-sandbox" not in f.issue_id
                 else "",
                 "started": f"{f.started_at:%Y-%m-%d %H:%M} UTC",
@@ -72,6 +72,6 @@ def _summary(site: Site, lst: ListConfig) -> dict[str, Any]:
         "pending": pending,
         "next_send": f"{upcoming[0].at:%A %Y-%m-%d %H:%M %Z}" if upcoming else "",
         "issues": issues,
-        "preview_url": f"/preview/{lst.name}",
-        "archive_url": f"/archive/{lst.name}" if lst.archive else "",
+        "preview_url": f"preview/{lst.name}",
+        "archive_url": f"archive/{lst.name}" if lst.archive else "",
     }

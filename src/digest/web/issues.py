@@ -23,6 +23,7 @@ from .words import words
 __all__ = ["archive", "archive_feed", "issue_page", "public_issues"]
 
 FEED_ENTRIES = 20
+_PAGE_UNSUBSCRIBE = "../unsubscribe"  # from /issues/<id>, relative: the app may sit under a path
 ATOM = "http://www.w3.org/2005/Atom"
 
 
@@ -37,11 +38,11 @@ class Shown:
     text: str
 
 
-def public_issues(site: Site, lst: ListConfig, limit: int) -> list[Shown]:
+def public_issues(site: Site, lst: ListConfig, limit: int, unsubscribe: str) -> list[Shown]:
     """The list's sent issues, newest first (sandbox sends are tests, never shown)."""
     with site.state() as state:
         frozen = state.sends.recent(lst.name, limit + 10)
-    return [_shown(lst, f) for f in frozen if _public(f)][:limit]
+    return [_shown(lst, f, unsubscribe) for f in frozen if _public(f)][:limit]
 
 
 async def issue_page(request: Request) -> Response:
@@ -52,7 +53,7 @@ async def issue_page(request: Request) -> Response:
     lst = site.list(frozen.list_name) if frozen else None
     if frozen is None or lst is None or not lst.archive or not _public(frozen):
         return _not_found(site)
-    return HTMLResponse(_shown(lst, frozen).html, headers=HEADERS)
+    return HTMLResponse(_shown(lst, frozen, _PAGE_UNSUBSCRIBE).html, headers=HEADERS)
 
 
 async def archive(request: Request) -> Response:
@@ -62,14 +63,14 @@ async def archive(request: Request) -> Response:
         return _not_found(site)
     w = words(lst.language)
     issues = [
-        {"url": f"/issues/{quote(i.id)}", "subject": i.subject, "date": f"{i.started:%Y-%m-%d}"}
-        for i in public_issues(site, lst, 500)
+        {"url": f"../issues/{quote(i.id)}", "subject": i.subject, "date": f"{i.started:%Y-%m-%d}"}
+        for i in public_issues(site, lst, 500, _PAGE_UNSUBSCRIBE)
     ]
     return page(
         "archive",
         language=lst.language,
         page_title=w["archive_title"].format(title=lst.title),
-        feed_url=f"/archive/{lst.name}/feed.atom",
+        feed_url=f"{lst.name}/feed.atom",
         issues=issues,
         w=w,
     )
@@ -81,7 +82,7 @@ async def archive_feed(request: Request) -> Response:
     if lst is None or not lst.archive:
         return _not_found(site)
     base = site.config.base_url
-    issues = public_issues(site, lst, FEED_ENTRIES)
+    issues = public_issues(site, lst, FEED_ENTRIES, f"{base}/unsubscribe")
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": lst.language})
     _sub(feed, "title", words(lst.language)["archive_title"].format(title=lst.title))
@@ -111,14 +112,15 @@ def _public(frozen: FrozenSend) -> bool:
     return "-sandbox" not in frozen.issue_id
 
 
-def _shown(lst: ListConfig, frozen: FrozenSend) -> Shown:
+def _shown(lst: ListConfig, frozen: FrozenSend, unsubscribe: str) -> Shown:
     """The frozen letter with the reader's parts filled for nobody in particular: no name, no
-    address, and an unsubscribe link that asks for the reader's own copy."""
+    address, and an unsubscribe link (`unsubscribe`: relative on a page, absolute in the feed)
+    whose page asks for the reader's own copy."""
     letter = frozen.letter
     nobody = Reader(
         email=words(lst.language)["web_reader"],
         name="",
-        unsubscribe_url=f"/unsubscribe?list={lst.name}&from=web",
+        unsubscribe_url=f"{unsubscribe}?list={lst.name}&from=web",
     )
     marker = letter["marker"]
     return Shown(

@@ -7,7 +7,7 @@ reload; the page also reloads itself when one changes (a small script; without i
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +21,7 @@ from ..deliver.preview import preview_reader
 from ..errors import DigestError, NoArticlesError
 from ..pipeline.issue import build_issue, issue_id
 from ..pipeline.letter import letter_for, letter_from
+from ..schedule.due import next_runs
 from ..subscribers import SubscriberList
 from ..tokens import unsubscribe_url
 from .render import message_page, page
@@ -91,31 +92,57 @@ def _preview(site: Site, lst: ListConfig, as_address: str) -> Response:
         frozen=frozen,
         reader=reader.email,
         as_value=as_address,
-        action=f"/preview/{lst.name}",
+        action=lst.name,
         count=counts[0],
         omitted=counts[1],
         problems=problems,
         html=html,
         text=text,
         stamp=stamp(config, lst),
-        stamp_url=f"/preview/{lst.name}/stamp",
+        stamp_url=f"{lst.name}/stamp",
     )
 
 
 def _next_letter(
     site: Site, config: Config, lst: ListConfig, now: datetime
 ) -> tuple[Letter, tuple[str, ...], tuple[int, int], bool]:
-    """The letter the next `digest send` sends: a started issue's frozen one, else a new
-    build (recording nothing)."""
+    """The letter the next `digest send` sends: a started issue's frozen one; else a new
+    build (recording nothing) under the id it would get: today's, or, once today's was sent,
+    the next scheduled day's."""
     with site.state() as state:
         started = state.sends.unfinished(lst.name)
         frozen = state.sends.get(lst.name, started) if started else None
+        today = issue_id(lst, now)
+        sent_today = frozen is None and state.sends.get(lst.name, today) is not None
     if frozen is not None:
         return letter_from(frozen.letter), (), (len(frozen.article_ids), 0), True
-    issue = build_issue(config, lst, now=now)
-    letter = letter_for(issue, lst, config, now, issue_id(lst, now))
+    notes: list[str] = []
+    day = None
+    if sent_today:
+        day = _next_day(lst, now)
+        notes.append(
+            f"{today} was sent already; this is what the next scheduled issue ({day}) would "
+            "carry if it were built now"
+        )
+    issue = build_issue(config, lst, now=now, day=day)
+    letter = letter_for(issue, lst, config, now, issue_id(lst, now, day))
     r = issue.rendered
-    return letter, issue.problems + r.warnings, (r.articles_included, r.articles_omitted), False
+    if r.articles_included < lst.min_articles:
+        notes.append(
+            f"{r.articles_included} new article(s), fewer than min_articles = "
+            f"{lst.min_articles}: a send now would send nothing"
+        )
+    problems = (*notes, *issue.problems, *r.warnings)
+    return letter, problems, (r.articles_included, r.articles_omitted), False
+
+
+def _next_day(lst: ListConfig, now: datetime) -> date:
+    """The first scheduled day after today (the list's zone)."""
+    today = now.astimezone(lst.zone).date()
+    for occ in next_runs(lst, now, 3):
+        if occ.day > today:
+            return occ.day
+    return today + timedelta(days=1)
 
 
 def _reader(site: Site, config: Config, lst: ListConfig, address: str) -> Reader | Response:
@@ -155,5 +182,5 @@ def _problem(
         form=None,
         error=status >= 500,
         stamp=stamp(config, lst),
-        stamp_url=f"/preview/{lst.name}/stamp",
+        stamp_url=f"{lst.name}/stamp",
     )

@@ -59,7 +59,7 @@ def mask(address: str) -> str:
 
 async def unsubscribe(request: Request) -> Response:
     site: Site = request.app.state.site
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD (link checkers): they change nothing
         return await run_in_threadpool(_confirm, site, dict(request.query_params))
     params = await _params(request)
     if isinstance(params, Response):
@@ -115,6 +115,7 @@ def _resubscribe(site: Site, params: dict[str, str]) -> Response:
             last is None
             or last.status != "unsubscribed"
             or last.origin not in ("web", "one-click")
+            or last.outcome not in (None, "changed")  # it took nobody off the list: no undo
             or last.at < _now() - timedelta(days=UNDO_DAYS)
         ):
             return message_page(
@@ -148,20 +149,22 @@ def _confirm(site: Site, params: dict[str, str]) -> Response:
         link.lst.language,
         "unsubscribe_ask",
         "unsubscribe_note",
-        form=_form(link, "/unsubscribe", "unsubscribe_button"),
+        form=_form(link, "unsubscribe", "unsubscribe_button"),
         address=mask(link.email),
         title=link.lst.title,
     )
 
 
 def _done(link: Link, heading: str, note: str, *, undo: bool) -> Response:
-    form = _form(link, "/resubscribe", "resubscribe_button", quiet=True) if undo else None
+    form = _form(link, "resubscribe", "resubscribe_button", quiet=True) if undo else None
     return message_page(
         link.lst.language, heading, note, form=form, address=mask(link.email), title=link.lst.title
     )
 
 
 def _form(link: Link, action: str, button: str, quiet: bool = False) -> dict[str, object]:
+    """A button posting the link's fields to `action`, relative to the page (so the app works
+    behind a proxy that serves it under a path of `base_url`)."""
     return {
         "action": action,
         "fields": link.fields,
