@@ -119,15 +119,14 @@ def changes(config: Config, list_name: str | None = None) -> list[dict[str, Any]
 
 @contextmanager
 def serving(root: Path, delay: float = 0.0, secret: str = SECRET) -> Iterator[Web]:
-    """The app on uvicorn with a flusher writing clicks `delay` seconds after them. Yields
-    once the flusher's first pass over every list (at start) is done, so that pass cannot take
-    a click of the test. On leaving, the server stops and its flusher writes what is left."""
+    """The app on uvicorn with a flusher writing clicks `delay` seconds after them (its first
+    pass, over what was left pending, runs before the first request is served). On leaving,
+    the server stops and its flusher writes what is left."""
     config = load_config(root / "digest.toml")
     site = Site(config, secret)
     flushes = FlushLog()
     flusher = Flusher(site, delay=delay, apply=flushes)
     with run_app(site, flusher) as url, httpx.Client(timeout=30) as client:
-        flushes.wait_passes(len(config.lists))  # the pass at start, over every list
         yield Web(root, config, site, flusher, flushes, url, client)
 
 

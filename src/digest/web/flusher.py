@@ -6,15 +6,47 @@ file; until then every send and `digest subscribers` command sees it in the stat
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
-from ..pipeline.changes import Applied, apply_pending
+from ..config import Config, ListConfig, load_config
+from ..pipeline.changes import apply_pending
 from .site import Site
 
-__all__ = ["Flusher"]
+__all__ = ["Flusher", "apply_in_child"]
 
 log = logging.getLogger(__name__)
+
+
+def apply_in_child(config: Config, lst: ListConfig) -> None:
+    """Apply a list's pending changes in a child process. A rewrite of a million-row file is
+    seconds of Python; in a thread of the server it would hold the interpreter lock against
+    every click answered meanwhile (measured: p99 from 0.3 s to 2.5 s during a rewrite)."""
+    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded server
+    child = ctx.Process(
+        target=_apply_child,
+        args=(str(config.path), lst.name, logging.getLogger().getEffectiveLevel()),
+        name=f"digest-flush-{lst.name}",
+    )
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        log.error(
+            "writing the pending changes of list %s stopped (exit %s); they stay pending and "
+            "are tried again",
+            lst.name,
+            child.exitcode,
+        )
+
+
+def _apply_child(config_path: str, list_name: str, level: int) -> None:
+    logging.basicConfig(level=level, format="%(levelname)-8s %(message)s")
+    config = load_config(Path(config_path))
+    lst = config.lists.get(list_name)
+    if lst is not None:
+        apply_pending(config, lst)
 
 
 class Flusher:
@@ -28,7 +60,7 @@ class Flusher:
         site: Site,
         delay: float = 5.0,
         sweep: float = 60.0,
-        apply: Callable[..., Applied] = apply_pending,
+        apply: Callable[[Config, ListConfig], object] = apply_in_child,
     ) -> None:
         self.site = site
         self.delay = delay
@@ -41,7 +73,10 @@ class Flusher:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Write what a stopped server or another process left pending (before the first
+        request is served), then start the thread."""
         self._stopping.clear()
+        self.flush_all()
         self._thread = threading.Thread(target=self._run, name="digest-flusher", daemon=True)
         self._thread.start()
 
@@ -62,7 +97,6 @@ class Flusher:
             self._flush(name)
 
     def _run(self) -> None:
-        self.flush_all()  # what a stopped server or another process left pending
         while not self._stopping.is_set():
             woke = self._wake.wait(self.sweep)
             self._wake.clear()
@@ -80,6 +114,13 @@ class Flusher:
     def _flush(self, name: str) -> None:
         lst = self.site.list(name)
         if lst is None:
+            return
+        try:
+            with self.site.state() as state:
+                if not state.changes.pending(lst.name):
+                    return  # the common case of a sweep: no child process for nothing
+        except Exception:
+            log.exception("reading the pending changes of list %s failed", name)
             return
         try:
             self._apply(self.site.config, lst)

@@ -28,6 +28,9 @@ class Site:
         self._lock = threading.Lock()
         self._counts: dict[str, tuple[object, dict[str, int]]] = {}
         self.secret = secret
+        self.writing = threading.Lock()
+        """Taken around each click's write: the threads of one server queue here, in order,
+        instead of backing off and retrying inside SQLite's busy handler (a slow tail)."""
 
     @property
     def config(self) -> Config:

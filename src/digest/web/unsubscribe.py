@@ -76,7 +76,7 @@ def _unsubscribe(site: Site, params: dict[str, str]) -> Response:
         return link
     one_click = params.get("List-Unsubscribe") == ONE_CLICK
     origin = "one-click" if one_click else "web"
-    with site.state() as state:
+    with site.writing, site.state() as state:
         recorded = state.changes.record_stop(
             link.lst.name, link.reader, link.email, "unsubscribed", _now(), origin
         )
@@ -107,7 +107,7 @@ def _resubscribe(site: Site, params: dict[str, str]) -> Response:
     link = _check(site, params)
     if isinstance(link, Response):
         return link
-    with site.state() as state:
+    with site.writing, site.state() as state:
         last = state.changes.last(link.lst.name, link.reader)
         if last is not None and last.status == "subscribed" and last.origin == UNDO:
             return _done(link, "resubscribed", "resubscribed_note", undo=False)  # a second click
