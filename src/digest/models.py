@@ -154,6 +154,16 @@ class PageText:
 
 
 @dataclass(frozen=True)
+class Held:
+    """An item an issue left out (no room, its source's `max_items`, or the size limit): a
+    later issue is offered it again until `until` (see `gather`, rule 2)."""
+
+    article: Article
+    until: datetime | None
+    """Offered to issues sent before then; None for a folder article (new until sent)."""
+
+
+@dataclass(frozen=True)
 class Gathered:
     """The articles of the next issue, and a line for each source problem met on the way."""
 
@@ -163,6 +173,15 @@ class Gathered:
     """The window start used for feed items."""
     sources: tuple[SourceHealth, ...] = ()
     """How each source did in this run."""
+    held_over: tuple[Held, ...] = ()
+    """What this issue has no room for (`max_articles`, a source's `max_items`), kept for a
+    later one, newest first."""
+    carried: frozenset[str] = frozenset()
+    """The ids of `articles` that an earlier issue left out (held over, now taken)."""
+    dropped: int = 0
+    """Items an earlier issue left out that are now past `hold_over_hours`: lost for good."""
+    kept_until: Mapping[str, datetime | None] = field(default_factory=dict)
+    """How long each of `articles` would be kept if the issue left it out (for its size)."""
 
 
 @dataclass(frozen=True)
@@ -172,3 +191,9 @@ class Issue:
     digest: Digest
     rendered: Rendered
     problems: tuple[str, ...]
+    held_over: tuple[Held, ...] = ()
+    """Every story this issue leaves out (no room, `max_items`, size), kept for a later one."""
+    carried: int = 0
+    """How many of the stories it carries an earlier issue left out."""
+    dropped: int = 0
+    """Stories earlier issues left out that are now past `hold_over_hours`: lost for good."""

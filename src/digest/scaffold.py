@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from email.headerregistry import Address
 from importlib import resources
 from pathlib import Path
@@ -49,6 +50,27 @@ def scaffold(directory: Path, *, list_name: str = "daily", title: str | None = N
     for path, content in files.items():
         write_atomic(path, content)
     return list(files)
+
+
+def digest_checkout(directory: Path) -> Path | None:
+    """The git checkout of digest's own source that `directory` lies in, if any. A newsletter
+    made there (easy to do by running `init` from the clone) puts its files, and later its
+    readers' addresses, among digest's own, where a `git add .` would take them along."""
+    path = directory.resolve()
+    for folder in (path, *path.parents):
+        if (folder / ".git").exists():  # a folder in a clone, a file in a worktree
+            return folder if is_digest_source(folder) else None
+    return None
+
+
+def is_digest_source(folder: Path) -> bool:
+    """Whether `folder` holds digest's own source: a pyproject.toml naming the project digest."""
+    try:
+        with open(folder / "pyproject.toml", "rb") as f:
+            project = tomllib.load(f).get("project")
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(project, dict) and project.get("name") == "digest"
 
 
 def _toml(text: str) -> str:

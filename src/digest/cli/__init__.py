@@ -3,59 +3,26 @@ only here; every command has help with an example."""
 
 from __future__ import annotations
 
-import logging
-
 import click
-from rich.console import Console
-from rich.logging import RichHandler
 
 from .. import __version__
-from .common import CONTEXT, DigestGroup, config_option
-
-log = logging.getLogger("digest")
-
-
-def _setup_logging(verbose: int, quiet: bool) -> None:
-    """Warnings by default (skipped files, failed feeds), -v for progress, -vv for debug. On a
-    terminal through rich; otherwise (a service, cron, a pipe) one plain line per record, never
-    wrapped, so log files and journald get whole lines."""
-    level = (
-        logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
-    )
-    console = Console(stderr=True)
-    handler: logging.Handler
-    if console.is_terminal:
-        handler = RichHandler(
-            console=console,
-            show_time=False,
-            show_path=False,
-            markup=False,
-            rich_tracebacks=False,
-        )
-        handler.setFormatter(logging.Formatter("%(message)s"))
-    else:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)-8s %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
+from .common import CONTEXT, DigestGroup, add_verbosity, config_option
 
 
 @click.group(cls=DigestGroup, context_settings=CONTEXT)
 @config_option
-@click.option("-v", "--verbose", count=True, help="Say more (-vv for debug output).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="digest")
-def main(verbose: int, quiet: bool) -> None:
+def main() -> None:
     """Gather recent articles, pick their leads and build a newsletter digest.
 
     Run it in a newsletter folder (one with a digest.toml), or point --config at one.
 
     \b
     Examples:
-      digest init my-briefing        # a new newsletter folder
+      digest init ~/my-briefing      # a new newsletter folder
       digest preview --open          # render the next issue and look at it
       digest summarise article.html  # just the lead paragraphs of one article
     """
-    _setup_logging(verbose, quiet)
 
 
 def _register() -> None:
@@ -83,6 +50,9 @@ def _register() -> None:
         run_due_command,
     ):
         main.add_command(cmd)
+    # -v and -q on every command, before or after its name (`digest gather -v`); logging is
+    # set up by their callbacks (`common.setup_logging`).
+    add_verbosity(main)
 
 
 _register()

@@ -1,8 +1,9 @@
-"""Pieces every command shares: the error-reporting group, --config, loading the config, reading
---since, and the progress bar shown while sources are read."""
+"""Pieces every command shares: the error-reporting group, --config, -v/-q and the logging they
+set, loading the config, reading --since, and the progress bar shown while sources are read."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
+from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..config import Config, load_config
@@ -49,6 +51,113 @@ def config_option(f: Any) -> Any:
         callback=_remember_config,
         help="The digest.toml to use (default: ./digest.toml).",
     )(f)
+
+
+_VERBOSE, _QUIET, _SET = "digest.verbose", "digest.quiet", "digest.logging"
+
+# Libraries that say every request at INFO: their lines are debug output here, shown from this
+# many -v (httpcore's, each connection step, from -vvv).
+_CHATTY = {"httpx": 2, "httpcore": 3}
+
+
+class ChattyFilter(logging.Filter):
+    """Keeps the chatty libraries' lines below WARNING out, unless asked for. A filter on our
+    handler, not a level on their loggers: nothing else that listens (tests) loses them."""
+
+    def __init__(self, verbose: int) -> None:
+        super().__init__()
+        self.verbose = verbose
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        top = record.name.partition(".")[0]
+        return self.verbose >= _CHATTY.get(top, 0)
+
+
+def setup_logging(verbose: int, quiet: bool) -> None:
+    """Warnings by default (new source problems, skipped files, size), -v for the story of a run
+    (what each source gave, what was kept), -vv for debug output and each HTTP request; -q only
+    errors. On a terminal through rich; otherwise (a service, cron, a pipe) one plain line per
+    record, never wrapped, so log files and journald get whole lines."""
+    level = (
+        logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    )
+    console = Console(stderr=True)
+    handler: logging.Handler
+    if console.is_terminal:
+        handler = RichHandler(
+            console=console,
+            show_time=False,
+            show_path=False,
+            markup=False,
+            rich_tracebacks=False,
+        )
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)-8s %(message)s"))
+    handler.addFilter(ChattyFilter(verbose))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def verbosity(ctx: click.Context) -> tuple[int, bool]:
+    """The -v count and -q of this invocation, wherever they were given (`digest -v gather -v`
+    is -vv)."""
+    return ctx.meta.get(_VERBOSE, 0), ctx.meta.get(_QUIET, False)
+
+
+def _apply(ctx: click.Context) -> None:
+    """(Re)configure logging when -v or -q changed it: the group's are seen first, a command's
+    after, before the command runs. Shell completion parses quietly and sets nothing."""
+    if ctx.resilient_parsing:
+        return
+    wanted = verbosity(ctx)
+    if ctx.meta.get(_SET) != wanted:
+        setup_logging(*wanted)
+        ctx.meta[_SET] = wanted
+
+
+def _count_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    ctx.meta[_VERBOSE] = ctx.meta.get(_VERBOSE, 0) + (value or 0)
+    _apply(ctx)
+
+
+def _note_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    ctx.meta[_QUIET] = ctx.meta.get(_QUIET, False) or bool(value)
+    _apply(ctx)
+
+
+def verbosity_params() -> list[click.Parameter]:
+    """-v and -q for one command: eager, kept in ctx.meta like --config, so they work before
+    and after the command's name and add up (`verbosity`)."""
+    return [
+        click.Option(
+            ["-v", "--verbose"],
+            count=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_count_verbose,
+            help="Say more: what each source gave and what was kept (-vv: debug output and "
+            "each HTTP request).",
+        ),
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_note_quiet,
+            help="Only errors.",
+        ),
+    ]
+
+
+def add_verbosity(command: click.Command) -> None:
+    """-v and -q on a command and, for a group, on every command in it, however deep."""
+    command.params.extend(verbosity_params())
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            add_verbosity(sub)
 
 
 def get_config(ctx: click.Context) -> Config:

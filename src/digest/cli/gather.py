@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections import Counter
 
 import click
 
@@ -32,7 +33,9 @@ def gather(
 
     Fetches every source of the list (feeds with a conditional GET), keeps what is recent and
     not yet sent to this list, one copy of each item, newest first. Nothing is marked sent.
-    Problems with single sources are reported and the rest goes on.
+    When there are more than max_articles, the issue takes a fair share of each source and
+    the rest is held over for a later issue (hold_over_hours); both are counted. Problems
+    with single sources are reported and the rest goes on.
 
     \b
     Examples:
@@ -44,6 +47,8 @@ def gather(
     since = since_option(since_text, lst.zone)
     with source_progress("Fetching sources", not as_json) as progress:
         result = gather_articles(config, lst, since=since, progress=progress)
+    held = result.held_over
+    until = min((h.until for h in held if h.until), default=None)
     if as_json:
         record = {
             "list": lst.name,
@@ -58,23 +63,52 @@ def gather(
                     "author": a.author,
                     "image": a.image,
                     "lead": list(a.lead),
+                    "carried_over": a.id in result.carried,
                 }
                 for a in result.articles
             ],
+            "held_over": len(held),
+            "held_until": until.isoformat() if until else None,
+            "held_over_items": [
+                {
+                    "id": h.article.id,
+                    "title": h.article.title,
+                    "source": redact(h.article.source),
+                    "url": h.article.url,
+                    "published": h.article.published.isoformat() if h.article.published else None,
+                    "until": h.until.isoformat() if h.until else None,
+                }
+                for h in held
+            ],
+            "dropped": result.dropped,
             "problems": list(result.problems),
         }
         click.echo(json.dumps(record, ensure_ascii=False, indent=2))
         return
+    carried = sum(a.id in result.carried for a in result.articles)
     click.echo(
         f"{lst.title}: {len(result.articles)} article(s) for the next issue "
-        f"(feed items since {when_text(result.since)})"
+        f"(feed items since {when_text(result.since)}"
+        + (f"; {carried} held over from an earlier issue)" if carried else ")")
     )
     for n, a in enumerate(result.articles, 1):
         click.echo(f"\n{n}. {a.title}")
         click.echo(
-            f"   {redact(a.source)} · {when_text(a.published)}" + (f" · {a.url}" if a.url else "")
+            f"   {redact(a.source)} · {when_text(a.published)}"
+            + (f" · {a.url}" if a.url else "")
+            + (" · held over" if a.id in result.carried else "")
         )
         for p in a.lead:
             click.echo(textwrap.fill(p, width=96, initial_indent="   ", subsequent_indent="   "))
-    if result.problems:
-        click.echo(f"\n{len(result.problems)} source problem(s), logged above.", err=True)
+    if held:
+        per_source = Counter(redact(h.article.source) for h in held)
+        shares = ", ".join(f"{name} {n}" for name, n in per_source.items())
+        kept = f"the oldest is kept until {when_text(until)}" if until else "kept until sent"
+        click.echo(f"\n{len(held)} more held over for a later issue ({shares}; {kept})")
+    if result.dropped:
+        click.echo(
+            f"\n{result.dropped} left out of an earlier issue and now older than "
+            f"hold_over_hours = {lst.hold_over_hours}: dropped"
+        )
+    # The sources' problems were logged when read: as warnings when new (the pipeline then
+    # points at `digest sources check`), else with -v.

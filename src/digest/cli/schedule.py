@@ -15,23 +15,25 @@ from ..config import Config, ListConfig
 from ..schedule import Daemon, RunLog, grace_for, next_runs, run_due, trigger_for
 from ..schedule.daemon import SchedulerBusy, schedule_lock
 from ..text import parse_iso
-from .common import CONTEXT, config_option, get_config
+from .common import CONTEXT, ChattyFilter, config_option, get_config, verbosity
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def _logging(verbose: int, log_file: Path | None) -> None:
+def _logging(log_file: Path | None) -> None:
     """Run lines (start, end, missed) are shown by default here: a service is watched by its
-    log. `-v` adds progress of the stages, `-vv` debug; `--log-file` also appends to a file."""
-    root = logging.getLogger()
-    if root.level <= logging.WARNING or verbose:  # not -q
+    log. `-v` (before or after the command, as everywhere) adds the story of the stages, `-vv`
+    debug; `-q` leaves only errors; `--log-file` also appends to a file."""
+    verbose, quiet = verbosity(click.get_current_context())  # the root level is set by them
+    if not quiet:
         logging.getLogger("digest.schedule").setLevel(logging.INFO)
-    if verbose:
-        root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
-    logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
+    debug = verbose > 1 and not quiet
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if debug else logging.WARNING)
+    root = logging.getLogger()
     if log_file is not None:
         handler = logging.FileHandler(log_file, encoding="utf-8")
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler.addFilter(ChattyFilter(verbose))
         root.addHandler(handler)
 
 
@@ -52,20 +54,13 @@ def _log_file_option(f: Any) -> Any:
     )(f)
 
 
-def _verbose_option(f: Any) -> Any:
-    return click.option("-v", "--verbose", count=True, help="Say more (-vv for debug output).")(f)
-
-
 @click.command(context_settings=CONTEXT)
 @config_option
 @click.option("--show", is_flag=True, help="Print each list's next three run times and exit.")
 @click.option("--json", "as_json", is_flag=True, help="With --show: print them as JSON.")
 @click.option("--now", "now_text", metavar="WHEN", help="With --show: after WHEN (ISO time).")
 @_log_file_option
-@_verbose_option
-def schedule(
-    show: bool, as_json: bool, now_text: str | None, log_file: Path | None, verbose: int
-) -> None:
+def schedule(show: bool, as_json: bool, now_text: str | None, log_file: Path | None) -> None:
     """Send each list at its send_at, in its time zone, once a day (runs until stopped).
 
     send_at is "07:00" or a cron expression ("0 7 * * 1-5": weekdays). A run missed while
@@ -85,7 +80,7 @@ def schedule(
     if show:
         _show(config, _now(now_text), as_json)
         return
-    _logging(verbose, log_file)
+    _logging(log_file)
     Daemon(config).run()
 
 
@@ -131,10 +126,7 @@ def _show_row(config: Config, lst: ListConfig, now: datetime) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print what was sent as JSON.")
 @click.option("--now", "now_text", metavar="WHEN", hidden=True, help="Act as if it were WHEN.")
 @_log_file_option
-@_verbose_option
-def run_due_command(
-    as_json: bool, now_text: str | None, log_file: Path | None, verbose: int
-) -> None:
+def run_due_command(as_json: bool, now_text: str | None, log_file: Path | None) -> None:
     """Send whatever is due now, by the rules of `digest schedule`, and exit.
 
     For cron or a systemd timer instead of the daemon; safe to run every few minutes: a day's
@@ -147,7 +139,7 @@ def run_due_command(
       */5 * * * * cd /srv/briefing && digest run-due --log-file digest.log   # crontab
     """
     config = get_config(click.get_current_context())
-    _logging(verbose, log_file)
+    _logging(log_file)
     for lst in config.lists.values():
         trigger_for(lst)
     now = _now(now_text)

@@ -17,6 +17,7 @@ from .model import (
     DEFAULT_REASON,
     DEFAULT_SUBJECT,
     FULL_TEXT_MODES,
+    HOLD_OVER_HOURS,
     LEAD_PARAGRAPHS,
     LEAD_WORDS,
     LIST_NAME,
@@ -31,6 +32,7 @@ from .values import (
     SEND_AT,
     Reader,
     base_url,
+    did_you_mean,
     key_text,
     only_keys,
     sender,
@@ -134,7 +136,8 @@ def _parse_source(r: Reader, s: dict[str, Any], key: str, root: Path) -> SourceC
     max_items = r.integer(s, f"{key}.max_items", default=None)
     full_text = r.string(s, f"{key}.full_text", default="auto")
     if full_text not in FULL_TEXT_MODES:
-        r.fail(f"{key}.full_text", f"{full_text!r} is not allowed", "use auto, always or never")
+        problem = f"{full_text!r} is not allowed{did_you_mean(full_text, FULL_TEXT_MODES)}"
+        r.fail(f"{key}.full_text", problem, "use auto, always or never")
     name = r.string(s, f"{key}.name", default=default_name)
     if len(name) > SOURCE_NAME_CHARS:
         r.fail(f"{key}.name", "is too long", f"at most {SOURCE_NAME_CHARS} characters")
@@ -160,6 +163,7 @@ _LIST_KEYS = {"title", "sender", "timezone", "language", "subscribers", "sources
 _LIST_KEYS |= {"paragraphs", "lead_words", "max_articles", "lookback_hours"}
 _LIST_KEYS |= {"subject", "preheader", "reason", "backend", "reply_to", "min_articles"}
 _LIST_KEYS |= {"grace_hours", "archive"}
+_LIST_KEYS |= {"hold_over_hours"}
 
 
 def _schedule_problem(text: str) -> str | None:
@@ -189,7 +193,8 @@ def _parse_list(
         for s in sources:
             if s not in source_names:
                 known = ", ".join(sorted(source_names)) or "none"
-                r.fail(f"{k}.sources", f"no source is named {s!r}", f"sources are: {known}")
+                problem = f"no source is named {s!r}{did_you_mean(s, source_names)}"
+                r.fail(f"{k}.sources", problem, f"sources are: {known}")
         sources = tuple(sources)
     send_at = r.string(t, f"{k}.send_at", default="07:00").strip()
     problem = None if SEND_AT.match(send_at) else _schedule_problem(send_at)
@@ -214,6 +219,7 @@ def _parse_list(
         lead_words=r.integer(t, f"{k}.lead_words", default=LEAD_WORDS),
         max_articles=r.integer(t, f"{k}.max_articles", default=20),
         lookback_hours=r.integer(t, f"{k}.lookback_hours", default=24),
+        hold_over_hours=r.integer(t, f"{k}.hold_over_hours", default=HOLD_OVER_HOURS),
         send_at=send_at,
         subject=r.string(t, f"{k}.subject", default=DEFAULT_SUBJECT, breaks=True),
         preheader=r.string(t, f"{k}.preheader", default=DEFAULT_PREHEADER, breaks=True),

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from ..errors import ConfigError
 from ..urls import redact
 from .delivery import DeliverySettings
+from .values import did_you_mean
 
 CONFIG_NAME = "digest.toml"
 FULL_TEXT_MODES = ("auto", "always", "never")
@@ -22,6 +23,7 @@ DEFAULT_PREHEADER = "{{ count }} stories for {{ date_long }}, starting with {{ t
 DEFAULT_REASON = "You are receiving this because you subscribed to {{ title }}."
 LEAD_PARAGRAPHS = 2
 LEAD_WORDS = 90
+HOLD_OVER_HOURS = 72
 
 LIST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 """A list name becomes file names (`subscribers/<name>.csv`, previews) and part of URLs."""
@@ -91,6 +93,9 @@ class ListConfig:
     lead_words: int = LEAD_WORDS
     max_articles: int = 20
     lookback_hours: int = 24
+    hold_over_hours: int = HOLD_OVER_HOURS
+    """How long a story an issue had no room for is kept for later ones, from its publication
+    (see `gather`, rule 2)."""
     send_at: str = "07:00"
     """`HH:MM` every day, or a five-field cron expression (`0 7 * * 1-5`), in `timezone`."""
     subject: str = DEFAULT_SUBJECT
@@ -151,7 +156,8 @@ class Config:
         except KeyError:
             known = ", ".join(self.lists) or "none"
             raise ConfigError(
-                f"{self.path}: there is no list named {name!r} (lists: {known})",
+                f"{self.path}: there is no list named {name!r} (lists: {known})"
+                + did_you_mean(name, self.lists),
                 f"Use --list with one of: {known}, or add [lists.{name}] to {CONFIG_NAME}.",
             ) from None
 

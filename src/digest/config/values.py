@@ -4,8 +4,10 @@ dotted key, says what is wrong and what was expected. Settings reach headers (`s
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+from collections.abc import Iterable
 from email.headerregistry import Address
 from email.utils import unquote
 from pathlib import Path
@@ -27,6 +29,7 @@ _LIMITS = {
     "max_items": (1, 10000, ""),
     "min_articles": (1, 500, ""),
     "grace_hours": (1, 23, ""),
+    "hold_over_hours": (1, 8760, " (a year)"),
     "max_retries": (0, 20, ""),
     "port": (1, 65535, ""),
     "batch_size": (1, 1000, " (SendGrid takes at most 1000 readers a request)"),
@@ -108,10 +111,149 @@ def sender(r: Reader, t: dict[str, Any], key: str) -> str:
 
 
 def only_keys(r: Reader, t: dict[str, Any], where: str, allowed: set[str]) -> None:
+    """Refuse a key that is not one of `allowed`, naming it, its line and the closest
+    known key (`lead_word` → "did you mean lead_words?")."""
     for key in t:
         if key not in allowed:
             full = f"{where}.{key_text(key)}" if where else key_text(key)
-            r.fail(full, "is not a known setting", f"known here: {', '.join(sorted(allowed))}")
+            kind = "table" if _is_table(t[key]) else "setting"
+            known = ", ".join(sorted(allowed))
+            r.fail(full, f"is not a known {kind}{did_you_mean(key, allowed)}", f"one of {known}")
+
+
+def _is_table(v: Any) -> bool:
+    return isinstance(v, dict) or (
+        isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+    )
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """The sentence that ends a message about a mistyped `word`: `. Did you mean 'x'?` with
+    the closest of `options`, or nothing when none is close."""
+    options = list(options)
+    by_case = {o.lower(): o for o in options}
+    close = difflib.get_close_matches(word.lower(), list(by_case), n=1, cutoff=0.6)
+    return f". Did you mean {by_case[close[0]]!r}?" if close else ""
+
+
+_PATH_PART = re.compile(r'\.?(?:([A-Za-z0-9_-]+)|("(?:[^"\\]|\\.)*")|\[(\d+)\])')
+
+
+def key_path(key: str) -> tuple[str | int, ...]:
+    """A dotted key as messages write it (`lists."a b".title`, `sources[0].feed`) as parts."""
+    parts: list[str | int] = []
+    pos = 0
+    while pos < len(key):
+        m = _PATH_PART.match(key, pos)
+        if m is None or m.end() == pos:
+            return tuple(parts)
+        bare, quoted, index = m.groups()
+        if index is not None:
+            parts.append(int(index))
+        elif quoted is not None:
+            try:
+                parts.append(json.loads(quoted))
+            except ValueError:
+                return tuple(parts)
+        else:
+            parts.append(bare)
+        pos = m.end()
+    return tuple(parts)
+
+
+_TOML_KEY_PART = re.compile(r"""\s*(?:([A-Za-z0-9_-]+)|"((?:[^"\\]|\\.)*)"|'([^']*)')\s*""")
+_HEADER = re.compile(r"^\[(\[)?\s*([^\[\]]+?)\s*\]\]?\s*(?:#.*)?$")
+
+
+def _toml_key(text: str) -> tuple[str, ...] | None:
+    """A TOML (dotted) key's parts, or None when `text` is not a key."""
+    parts: list[str] = []
+    for piece in _split_dots(text):
+        m = _TOML_KEY_PART.fullmatch(piece)
+        if m is None:
+            return None
+        bare, basic, literal = m.groups()
+        if basic is not None:
+            try:
+                parts.append(json.loads(f'"{basic}"'))
+            except ValueError:
+                parts.append(basic)
+        else:
+            parts.append(bare if bare is not None else literal)
+    return tuple(parts)
+
+
+def _split_dots(text: str) -> list[str]:
+    """Split a dotted key on the dots outside quotes."""
+    pieces, current, quote = [], "", ""
+    for c in text:
+        if quote:
+            quote = "" if c == quote and not current.endswith("\\") else quote
+        elif c in "\"'":
+            quote = c
+        elif c == ".":
+            pieces.append(current)
+            current = ""
+            continue
+        current += c
+    return [*pieces, current]
+
+
+def key_line(text: str, path: tuple[str | int, ...]) -> int | None:
+    """The line of a TOML text where the key `path` is written (`("sources", 1, "feed")` is
+    `feed` in the second `[[sources]]`), else the line of the innermost table that holds it.
+
+    tomllib gives values without lines; this reads the lines the way TOML writes keys
+    (headers, dotted keys) and skips multi-line strings, which is enough to point at a key.
+    """
+    if not path:
+        return None
+    table: tuple[str | int, ...] = ()
+    arrays: dict[tuple[str | int, ...], int] = {}
+    best, best_depth = None, 0
+    lines = text.splitlines()
+    n = 0
+    while n < len(lines):
+        raw, n = lines[n], n + 1
+        at = n
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        header = _HEADER.match(stripped)
+        if header:
+            parts = _toml_key(header.group(2))
+            if parts is None:
+                continue
+            if header.group(1):
+                arrays[parts] = arrays.get(parts, -1) + 1
+                table = (*parts, arrays[parts])
+            else:
+                table = parts
+            where: tuple[str | int, ...] = table
+        else:
+            name, eq, value = stripped.partition("=")
+            parts = _toml_key(name) if eq else None
+            n = _after_multiline(lines, n, value)
+            if parts is None:
+                continue
+            where = (*table, *parts)
+        if where[: len(path)] == path:
+            return at
+        if len(where) > best_depth and path[: len(where)] == where:
+            best, best_depth = at, len(where)
+    return best
+
+
+def _after_multiline(lines: list[str], n: int, value: str) -> int:
+    """Skip the lines of a multi-line string that starts in `value` (line `n` is the next)."""
+    value = value.strip()
+    for quote in ('"""', "'''"):
+        if value.startswith(quote) and value.count(quote) == 1:
+            while n < len(lines):
+                n += 1
+                if quote in lines[n - 1]:
+                    break
+    return n
 
 
 class Reader:
@@ -119,11 +261,22 @@ class Reader:
 
     _MISSING = object()
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, text: str | None = None) -> None:
         self.path = path
+        self._text = text
 
     def fail(self, key: str, problem: str, hint: str | None = None) -> NoReturn:
-        raise ConfigError(f"{self.path}: {key}: {problem}", f"Expected: {hint}" if hint else None)
+        where = f"{self.path}, line {n}" if (n := self.line_of(key)) else f"{self.path}"
+        raise ConfigError(f"{where}: {key}: {problem}", f"Expected: {hint}" if hint else None)
+
+    def line_of(self, key: str) -> int | None:
+        """The line of the file where `key` (as messages write it) is, if it can be found."""
+        if self._text is None:
+            try:
+                self._text = self.path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                self._text = ""
+        return key_line(self._text, key_path(key))
 
     def _get(self, t: dict[str, Any], key: str, default: Any) -> Any:
         leaf = key.rsplit(".", 1)[-1]

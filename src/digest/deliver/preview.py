@@ -11,10 +11,13 @@ from typing import Any
 
 from ..compose import Reader, build_message, fill
 from ..compose.personalise import fill_issue
+from ..errors import DigestError
 from ..fsutil import write_atomic
-from ..models import Issue
+from ..models import Held, Issue
+from ..subscribers import Subscriber, SubscriberList
+from ..tokens import unsubscribe_url
 
-__all__ = ["PreviewResult", "preview_parts", "preview_reader", "write_preview"]
+__all__ = ["PreviewResult", "preview_parts", "preview_reader", "reader_as", "write_preview"]
 
 
 @dataclass(frozen=True)
@@ -23,16 +26,38 @@ class PreviewResult:
     html_bytes: int
     articles: int
     omitted: int
+    """Every story the issue leaves out: no room (`max_articles`, `max_items`) or for size."""
     warnings: tuple[str, ...]
+    omitted_for_size: int = 0
+    held_over: tuple[Held, ...] = ()
+    """The stories left out, each kept for a later issue until its `until`."""
+    carried: int = 0
+    """How many of the issue's stories an earlier issue left out."""
+    dropped: int = 0
+    """Stories earlier issues left out, now past `hold_over_hours`: lost for good."""
+    reader: str = ""
+    """Whom the preview is addressed to."""
+
+    @property
+    def held_until(self) -> datetime | None:
+        """When the first of the held-over stories stops being offered (None: none will)."""
+        return min((h.until for h in self.held_over if h.until), default=None)
 
     def as_json(self) -> dict[str, Any]:
+        until = self.held_until
         return {
             "html": str(self.paths[0]),
             "text": str(self.paths[1]),
             "eml": str(self.paths[2]),
+            "reader": self.reader,
             "html_bytes": self.html_bytes,
             "articles": self.articles,
             "omitted": self.omitted,
+            "omitted_for_size": self.omitted_for_size,
+            "held_over": len(self.held_over),
+            "held_until": until.isoformat() if until else None,
+            "carried_over": self.carried,
+            "dropped": self.dropped,
             "warnings": list(self.warnings),
         }
 
@@ -44,6 +69,21 @@ def preview_reader(base_url: str, list_name: str, sender: str) -> Reader:
         name="",
         unsubscribe_url=f"{base_url}/unsubscribe?list={list_name}&preview=1",
     )
+
+
+def reader_as(
+    base_url: str, secret: str, list_name: str, subscribers: Path, address: str
+) -> tuple[Reader, Subscriber]:
+    """The preview as a reader of the list gets it: their name, address and own (signed)
+    unsubscribe link. An address not on the list is an error naming the list."""
+    sub = SubscriberList(subscribers).get(address.strip())
+    if sub is None:
+        raise DigestError(
+            f"{address.strip()} is not on the list {list_name} ({subscribers}); "
+            f"`digest subscribers list --list {list_name}` shows who is"
+        )
+    link = unsubscribe_url(base_url, secret, list_name, sub.email)
+    return Reader(email=sub.email, name=sub.name, unsubscribe_url=link), sub
 
 
 def preview_parts(issue: Issue, reader: Reader, web_url: str = "") -> tuple[str, str]:
@@ -81,6 +121,11 @@ def write_preview(
         paths=paths,
         html_bytes=len(html.encode("utf-8")),
         articles=rendered.articles_included,
-        omitted=rendered.articles_omitted,
+        omitted=len(issue.held_over),
         warnings=issue.problems + rendered.warnings,
+        omitted_for_size=rendered.articles_omitted,
+        held_over=issue.held_over,
+        carried=issue.carried,
+        dropped=issue.dropped,
+        reader=reader.email,
     )

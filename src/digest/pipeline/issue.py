@@ -6,18 +6,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
-from ..compose import render
+from ..compose import Reader, render
+from ..compose.render import check_templates
 from ..config import Config, ListConfig
 from ..deliver import PreviewResult, preview_reader, write_preview
 from ..errors import NoArticlesError, SourceError
-from ..gather import History, choose, window_start
-from ..models import Digest, Gathered, Issue, SourceHealth, SourceRead
+from ..gather import (
+    Choice,
+    History,
+    choose,
+    fair_share,
+    held_over,
+    issue_order,
+    newest_first,
+    window_start,
+)
+from ..models import Digest, Gathered, Held, Issue, Item, Rendered, SourceHealth, SourceRead
 from ..sources import Fetcher, FetchLimits, PageReader, Progress, Reading, read_sources
+from ..sources.health import report
 from ..state import State, open_state
 from ..summarise import summarise_items
+from ..urls import redact
 
 __all__ = ["Issue", "build_issue", "check_sources", "gather", "issue_id", "preview_issue"]
 
@@ -63,6 +78,7 @@ async def _gather(
 ) -> Gathered:
     sources = config.sources_for(lst)
     with open_state(config.state_dir) as state:
+        before = state.health.all()  # what this reading's health is compared with
         async with Fetcher(limits) as fetcher:
             t0 = time.perf_counter()
             reading = Reading(fetcher, state.feeds, state.health, now)
@@ -74,26 +90,93 @@ async def _gather(
                 if since
                 else window_start(history.last_sent, lst.lookback_hours, now)
             )
-            chosen = choose(reads, history, start=start, lookback_hours=lst.lookback_hours, now=now)
+            choice = choose(
+                reads,
+                history,
+                start=start,
+                lookback_hours=lst.lookback_hours,
+                now=now,
+                hold_hours=lst.hold_over_hours,
+            )
+            chosen = choice.items
+            rules = partial(
+                choose,
+                history=history,
+                start=start,
+                lookback_hours=lst.lookback_hours,
+                now=now,
+                hold_hours=lst.hold_over_hours,
+            )
+            fresh = _tell(reads, before, chosen, rules)
             t2 = time.perf_counter()
             pages = PageReader(fetcher, state.pages, now)
-            summed = await summarise_items(chosen, lst.lead, lst.max_articles, pages)
+            # A full issue takes a fair share of each source, then shows them newest first.
+            summed = await summarise_items(fair_share(chosen), lst.lead, lst.max_articles, pages)
             log.info(
-                "read %d sources in %.2f s, chose %d new items in %.2f s, leads in %.2f s",
-                len(sources),
+                "%s. Read in %.2f s, chosen in %.2f s, leads in %.2f s",
+                _summary(reads, fresh, chosen, len(summed.articles), lst.max_articles),
                 t1 - t0,
-                len(chosen),
                 t2 - t1,
                 time.perf_counter() - t2,
             )
     # One line each, whatever an exception or a server put in them.
     problems = [" ".join(p.split()) for r in reads for p in r.problems] + list(summed.problems)
     return Gathered(
-        articles=summed.articles,
+        articles=issue_order(summed.articles, choice),
         problems=tuple(problems),
         since=start,
         sources=tuple(r.health for r in reads),
+        held_over=held_over(summed.left, choice),
+        carried=choice.carried,
+        dropped=len(choice.dropped),
+        kept_until=choice.until,
     )
+
+
+def _tell(
+    reads: Sequence[SourceRead],
+    before: Mapping[str, SourceHealth],
+    chosen: Sequence[Item],
+    pick: Callable[[Sequence[SourceRead]], Choice],
+) -> list[int]:
+    """Say what each source gave (INFO: -v) and its problems, as warnings only when its health
+    changed since it was last read (the rule is in `sources.health`), then one line pointing at
+    `digest sources check`. `pick` is the gathering's choice; run on one source without its
+    `max_items`, it counts the source's new items. Returns each source's count."""
+    counts, warned = [], 0
+    for r in reads:
+        counts.append(len(pick([replace(r, source=replace(r.source, max_items=None))]).items))
+        kept = sum(1 for i in chosen if i.source is r.source)
+        warned += report(r, before.get(r.source.location), counts[-1], kept)
+    if warned:
+        log.warning(
+            "%d source problem(s), new since the last run; each is said again only when it "
+            "changes, and `digest sources check` lists them all",
+            warned,
+        )
+    return counts
+
+
+def _summary(
+    reads: Sequence[SourceRead], fresh: Sequence[int], chosen: Sequence[Item], led: int, cap: int
+) -> str:
+    """`3 sources: 43 items, 8 new, 6 kept, 6 with a lead (max_articles 20); 1 source failing:
+    Town Notes (last success 2026-11-24 07:00 UTC)`."""
+    n, items = len(reads), sum(len(r.items) for r in reads)
+    line = (
+        f"{n} source{'' if n == 1 else 's'}: {items} item{'' if items == 1 else 's'}, "
+        f"{sum(fresh)} new, {len(chosen)} kept, {led} with a lead (max_articles {cap})"
+    )
+    down = [r.health for r in reads if r.health.status == "error"]
+    if down:
+        named = ", ".join(
+            f"{redact(h.name)} (last success {h.last_success:%Y-%m-%d %H:%M UTC})"
+            if h.last_success
+            else f"{redact(h.name)} (never read)"
+            for h in down
+        )
+        line += f"; {len(down)} source{'' if len(down) == 1 else 's'} failing: {named}"
+    return line
 
 
 def _history(
@@ -113,7 +196,15 @@ def _history(
         sent_ids=sent.ids,
         sent_urls=sent.urls,
         first_seen=first_seen,
+        sent_times=_sent_times(state, list_name) if use_last_sent else (),
     )
+
+
+def _sent_times(state: State, list_name: str) -> tuple[datetime, ...]:
+    """When each issue of the list went out, oldest first (what the hold-over rule asks)."""
+    db = state.sent.db
+    rows = db.conn.execute("SELECT sent_at FROM issues WHERE list = ?", (list_name,))
+    return tuple(sorted(db.read_time(r[0], "issues", "sent_at") for r in rows))
 
 
 def check_sources(
@@ -130,9 +221,12 @@ def check_sources(
 
     async def run() -> tuple[SourceHealth, ...]:
         with open_state(config.state_dir) as state:
+            before = state.health.all()
             async with Fetcher(limits) as fetcher:
                 reading = Reading(fetcher, state.feeds, state.health, when)
                 reads = await read_sources(config.sources, reading, progress)
+        for r in reads:  # the table lists the problems: here only the story (-v)
+            report(r, before.get(r.source.location), problems=False)
         return tuple(r.health for r in reads)
 
     return asyncio.run(run())
@@ -149,6 +243,7 @@ def build_issue(
 ) -> Issue:
     """Gather, summarise and render the next issue of `lst`. Records nothing. `day` is the
     issue's local date (a scheduled send caught up after midnight is still that day's)."""
+    check_templates(lst.compose, config.templates_dir)  # a template typo before any fetch
     now = now or datetime.now(UTC)
     found = gather(config, lst, now=now, since=since, progress=progress)
     if not found.articles:
@@ -165,7 +260,22 @@ def build_issue(
         articles=found.articles,
     )
     rendered = render(digest, lst.compose, config.templates_dir)
-    return Issue(digest=digest, rendered=rendered, problems=found.problems)
+    return Issue(
+        digest=digest,
+        rendered=rendered,
+        problems=found.problems,
+        held_over=_left_out(found, rendered),
+        carried=sum(a.id in found.carried for a in found.articles[: rendered.articles_included]),
+        dropped=found.dropped,
+    )
+
+
+def _left_out(found: Gathered, rendered: Rendered) -> tuple[Held, ...]:
+    """Every story the issue leaves for later: no room (`max_articles`, `max_items`), or left
+    out for size (the last ones; not sent, so offered again like the others)."""
+    cut = found.articles[rendered.articles_included :]
+    for_size = tuple(Held(a, found.kept_until.get(a.id)) for a in cut)
+    return newest_first(for_size + found.held_over)
 
 
 def preview_issue(
@@ -176,12 +286,16 @@ def preview_issue(
     now: datetime | None = None,
     since: datetime | None = None,
     progress: Progress | None = None,
+    reader: Reader | None = None,
 ) -> PreviewResult:
-    """Build the next issue and write it into `out` as `.html`, `.txt` and `.eml`."""
+    """Build the next issue and write it into `out` as `.html`, `.txt` and `.eml`, addressed
+    to `reader` (default: the list's own sender, with a clearly fake unsubscribe link)."""
     now = now or datetime.now(UTC)
     issue = build_issue(config, lst, now=now, since=since, progress=progress)
-    reader = preview_reader(config.base_url, lst.name, lst.sender)
+    reader = reader or preview_reader(config.base_url, lst.name, lst.sender)
     web = web_url(config, lst, issue.digest.issue_id)
+    for warning in issue.rendered.warnings:  # the sources' problems were said when read
+        log.warning("%s", warning)
     return write_preview(issue, out, sender=lst.sender, reader=reader, now=now, web_url=web)
 
 

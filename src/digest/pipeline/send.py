@@ -193,8 +193,7 @@ def _build(
         issue = build_issue(config, lst, now=now, since=since, day=day)
     except NoArticlesError:
         return f"nothing new to send for list {lst.name!r}: no new articles"
-    for problem in issue.problems:
-        log.warning("%s", problem)
+    # issue.problems were said as the sources were read (a warning once per change of health)
     n = issue.rendered.articles_included
     if n < lst.min_articles:
         return (

@@ -1,16 +1,48 @@
-"""How a source is doing: the health record of one reading, and the teaser test it counts."""
+"""How a source is doing: the health record of one reading, the teaser test it counts, and what
+a reading is worth saying (`report`).
+
+**Said once per change.** Most source problems are the publisher's (entries without titles,
+missing dates, a feed that is down) and come back on every run; repeating them teaches people to
+ignore warnings. So a source's problems are warnings only when its health changed since it was
+last read (by any command: `gather`, `preview`, `send`, the scheduler, `digest sources check`),
+and otherwise INFO lines, shown with `-v`. Its health, for this rule, is:
+
+- whether it failed (status `error`) or was read (`200`, `304`, `file`, `folder` are alike);
+- its problem text with the numbers taken out, so "10 of 20 entries have no title" and
+  "11 of 20 entries have no title" are the same problem, and a failure's "(using the 20
+  entries fetched …)" is left out; HTTP status codes stay in (404 and 500 are different);
+- the feed it found when its URL is a web page.
+
+A source read for the first time is compared with a healthy one: a problem is said, a clean
+source is not. A source that is clean again after a problem or a failure is said once too (one
+warning line), since no more warnings would otherwise look the same as the same problem going on.
+`digest sources check` shows every current problem every time, and, like every reading, records
+the health the next run compares with.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
 from ..config import LEAD_PARAGRAPHS, LEAD_WORDS, SourceConfig
-from ..models import Entry, SourceHealth
+from ..models import Entry, SourceHealth, SourceRead
 from ..state.health import HealthLog
 from ..text import word_count
+from ..urls import redact
 
-__all__ = ["entries_health", "failed_health", "looks_like_teaser"]
+__all__ = [
+    "entries_health",
+    "failed_health",
+    "health_changed",
+    "looks_like_teaser",
+    "problem_key",
+    "report",
+]
+
+log = logging.getLogger(__name__)
 
 
 def looks_like_teaser(
@@ -74,3 +106,106 @@ def entries_health(
     )
     log.record(health)
     return health
+
+
+_USING_CACHED = re.compile(r"\s*\(using the \d+ entries fetched [^)]*\)")
+_NUMBER = re.compile(r"(?<!HTTP )\b\d+(?:[.:,]\d+)*")
+
+
+def problem_key(problem: str | None) -> str:
+    """A problem text as the change rule compares it: without counts, times and the note about
+    the cached entries used, so that only a different kind of problem is a change."""
+    if not problem:
+        return ""
+    return " ".join(_NUMBER.sub("#", _USING_CACHED.sub("", problem)).split())
+
+
+def _key(h: SourceHealth | None) -> tuple[bool, str, str | None]:
+    if h is None:
+        return (False, "", None)
+    return (h.status == "error", problem_key(h.problem), h.feed_url)
+
+
+def _unwell(h: SourceHealth | None) -> bool:
+    return h is not None and (h.status == "error" or bool(h.problem))
+
+
+def health_changed(before: SourceHealth | None, after: SourceHealth) -> bool:
+    """Whether a reading's health differs from the one recorded before it (see the module's
+    rule); `before` is None for a source never read."""
+    return _key(before) != _key(after)
+
+
+def _when(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def story(read: SourceRead, new: int | None = None, kept: int | None = None) -> str:
+    """One line on what a source gave: `Town Notes: 20 items in the feed, 5 new, 3 kept
+    (max_items 3)`. `new` (recent and not yet sent) and `kept` (chosen for the issue) are the
+    gathering's counts, None for `digest sources check`."""
+    h = read.health
+    name = redact(read.source.name)
+    last = f"last success {_when(h.last_success)}" if h.last_success else "never read"
+    if h.status == "error" and not read.items:
+        return f"{name}: failed ({last})"
+    if h.kind == "folder":
+        line = f"{name}: {_count(h.items, 'file')}"
+    elif h.status == "error":
+        cached = _count(len(read.items), "item")
+        line = f"{name}: failed ({last}); {cached} from its last good answer"
+    else:
+        where = {"304": "in the feed (not modified)", "file": "in the feed file"}
+        line = f"{name}: {_count(h.items, 'item')} {where.get(h.status, 'in the feed')}"
+    if new is not None and kept is not None:
+        line += f", {new} new, {kept} kept"
+        cap = read.source.max_items
+        capped = min(new, cap) if cap else new
+        why = [f"max_items {cap}"] if capped < new else []
+        if kept < capped:
+            why.append(f"{capped - kept} also in another source")
+        line += f" ({', '.join(why)})" if why else ""
+    return line
+
+
+def report(
+    read: SourceRead,
+    before: SourceHealth | None,
+    new: int | None = None,
+    kept: int | None = None,
+    *,
+    problems: bool = True,
+) -> int:
+    """Log one reading of a source: its story (INFO), then each problem line, a warning only
+    when the source's health changed since `before` (the module's rule), else INFO. With
+    `problems=False` (`digest sources check`, whose table lists them) the problem lines are left
+    out. Returns how many problem lines were warnings."""
+    h = read.health
+    changed = health_changed(before, h)
+    line = story(read, new, kept)
+    n = len(read.problems)
+    if n:
+        line += f"; {_count(n, 'problem')}"
+        if problems:
+            line += ", new since the last run" if changed else ", as in the last run"
+    log.info("%s", line)
+    if not problems:
+        return 0
+    if h.feed_url and (before is None or before.feed_url != h.feed_url):
+        log.warning(
+            "%s: %s is a web page; using the feed it links to, %s (put that URL in "
+            "digest.toml to save a request)",
+            redact(read.source.name),
+            redact(h.location),
+            redact(h.feed_url),
+        )
+    if changed and not n and _unwell(before):
+        log.warning("%s: read without problems again", read.source.label)
+    level = logging.WARNING if changed else logging.INFO
+    for p in read.problems:
+        log.log(level, "%s", " ".join(p.split()))  # one line, whatever a server put in it
+    return n if changed else 0

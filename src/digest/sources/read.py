@@ -1,6 +1,8 @@
 """Read a list's sources, all at once: a feed URL (through the HTTP cache), a local feed file,
-or a folder of article files. A source that fails becomes one line in its `SourceRead.problems`
-and a logged warning; the others go on. Links and images are kept only when they are http(s).
+or a folder of article files. A source that fails becomes one line in its `SourceRead.problems`;
+the others go on. Links and images are kept only when they are http(s). Reading records each
+source's health but says nothing of its problems: whoever reads tells them once the reading is
+done (`health.report`, with the health recorded before), as warnings only when they changed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ..errors import DigestError, SourceError
 from ..models import Article, Entry, Item, SourceHealth, SourceRead
 from ..state.cache import FeedCache
 from ..state.health import HealthLog
-from ..urls import canonical_url, http_url, redact
+from ..urls import canonical_url, http_url
 from .feeds import parse_feed
 from .fetch import Fetcher, human_size
 from .folder import read_folder
@@ -65,8 +67,6 @@ async def read_sources(
                 f"unexpected error: {type(exc).__name__}: {exc} (a bug in digest; the log "
                 "has the details, please report it)",
             )
-        for line in read.problems:
-            log.warning("%s", line)
         done += 1
         if progress:
             progress(done, len(sources), source.name)
@@ -137,13 +137,7 @@ async def _read_remote(source: SourceConfig, run: Reading) -> SourceRead:
     result = await fetch_feed(url, run.fetcher, run.feeds, run.now)
     if not isinstance(result, LinkedFeed):
         return _from_entries(run, source, result)
-    log.warning(
-        "%s: %s is a web page; using the feed it links to, %s (put that URL in "
-        "digest.toml to save a request)",
-        redact(source.name),
-        redact(url),
-        redact(result.feed_url),
-    )
+    # Said by `health.report` when the linked feed is new (the health keeps `feed_url`).
     linked = await fetch_feed(
         result.feed_url, run.fetcher, run.feeds, run.now, follow_links=False, source_url=url
     )

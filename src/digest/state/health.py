@@ -1,5 +1,7 @@
 """Source health, for `digest sources check`: how each source did the last time it was read,
-and when it last succeeded (a failure keeps the time of the last success)."""
+and when it last succeeded (a failure keeps the time of the last success). It is also what a
+run compares a new reading with, so a source's problems are warnings only when they changed
+(the rule is in `sources.health`)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ class HealthLog:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._named: set[str] = set()
+        """Locations whose bad row was already named: one warning per row and run."""
 
     def record(self, h: SourceHealth) -> None:
         """Store how a source did; a failure keeps the time of the last success (if the stored
@@ -85,6 +89,9 @@ class HealthLog:
         checked_at = parse_stamp(row[3])
         last_success = parse_stamp(row[5])
         if checked_at is None or (row[5] is not None and last_success is None):
+            if row[2] in self._named:
+                return None
+            self._named.add(row[2])
             column, value = (
                 ("checked_at", row[3]) if checked_at is None else ("last_success", row[5])
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .addresses import InvalidAddress, normalise
 from .changes import StatusUpdate
+from .charsets import AUTO, Encoding
 from .export import export_rows, neutralise
 from .import_file import InvalidRow
 from .listfile import Problem, describe
@@ -26,15 +27,19 @@ from .model import (
     format_time,
     parse_time,
 )
-from .store import SubscriberList
+from .store import Census, SubscriberList
+from .typos import suggest
 
 __all__ = [
+    "AUTO",
     "BOUNCED",
     "COLUMNS",
     "COMPLAINED",
     "STATUSES",
     "SUBSCRIBED",
     "UNSUBSCRIBED",
+    "Census",
+    "Encoding",
     "ImportReport",
     "InvalidAddress",
     "InvalidRow",
@@ -48,4 +53,5 @@ __all__ = [
     "neutralise",
     "normalise",
     "parse_time",
+    "suggest",
 ]

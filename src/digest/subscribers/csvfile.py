@@ -4,6 +4,7 @@ not change byte for byte as it was."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -65,10 +66,11 @@ def _newline_of(line: str) -> str:
     return "\n"
 
 
-def open_text(path: Path) -> tuple[IO[str], Dialect]:
-    """Open a CSV file for reading as UTF-8 and work out its dialect from the first line.
-    The byte-order mark, if any, is consumed. Raises OSError or UnicodeDecodeError."""
-    f = open(path, encoding="utf-8", newline="")  # noqa: SIM115 - the caller closes it
+def open_text(path: Path, encoding: str = "utf-8") -> tuple[IO[str], Dialect]:
+    """Open a CSV file for reading (as UTF-8 unless told) and work out its dialect from the
+    first line. The byte-order mark, if any, is consumed. Raises OSError or
+    UnicodeDecodeError."""
+    f = open(path, encoding=encoding, newline="")  # noqa: SIM115 - the caller closes it
     try:
         first = f.readline()
         bom = first.startswith(BOM)
@@ -207,12 +209,55 @@ def atomic_write(
         yield out
 
 
-def first_bad_utf8_line(path: Path) -> int:
-    """The first physical line that is not UTF-8, for the error message."""
+@dataclass(frozen=True)
+class BadBytes:
+    """Where a file stops being text in an encoding: its physical line (1-based), the offset
+    of the first byte that does not decode (0-based) and that byte."""
+
+    line: int
+    offset: int
+    byte: int
+
+    def says(self, what: str) -> str:
+        """`line 3: not UTF-8 text (byte 45 is 0xe9)`, for an error message."""
+        return f"line {self.line}: not {what} (byte {self.offset} is 0x{self.byte:02x})"
+
+
+def first_undecodable(path: Path, encoding: str = "utf-8") -> BadBytes | None:
+    """The first place where the file is not text in `encoding`, or None if it all is.
+    Streams the file in 1 MiB chunks (a million rows take a fraction of a second); lines
+    are counted as the CSV reader counts them (`\n`, `\r\n` or a lone `\r`)."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    fed = 0  # bytes given to the decoder so far
+    lines = _LineCount()
     with open(path, "rb") as f:
-        for n, line in enumerate(f, 1):
+        while True:
+            chunk = f.read(1 << 20)
+            state = decoder.getstate()
             try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return n
-    return 1
+                lines.add(decoder.decode(chunk, final=not chunk))
+            except UnicodeDecodeError as exc:
+                pending = state[0]  # bytes the decoder held back from the last chunk
+                decoder.setstate(state)
+                good = (pending + chunk)[: exc.start][len(pending) :]
+                lines.add(decoder.decode(good))
+                return BadBytes(lines.line, fed - len(pending) + exc.start, exc.object[exc.start])
+            except UnicodeError:  # utf-16 or utf-32 without a byte order mark
+                return BadBytes(lines.line, fed, chunk[0] if chunk else 0)
+            if not chunk:
+                return None
+            fed += len(chunk)
+
+
+class _LineCount:
+    def __init__(self) -> None:
+        self.line = 1
+        self._after_cr = False
+
+    def add(self, text: str) -> None:
+        if not text:
+            return
+        self.line += text.count("\n") + text.count("\r") - text.count("\r\n")
+        if self._after_cr and text[0] == "\n":
+            self.line -= 1  # a \r\n split between two chunks
+        self._after_cr = text[-1] == "\r"

@@ -12,9 +12,17 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from typing import IO
+from typing import Protocol
 
+from .csvfile import BOM
 from .model import COLUMNS, Subscriber, cells
+
+
+class Writer(Protocol):
+    """Where an export goes: anything with `write(text)` (a text file, standard output)."""
+
+    def write(self, text: str, /) -> object: ...
+
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -43,11 +51,19 @@ def _needs_quote(cell: str) -> bool:
 
 
 def export_rows(
-    subscribers: Iterable[Subscriber], out: IO[str], extra_columns: list[str] | None = None
+    subscribers: Iterable[Subscriber],
+    out: Writer,
+    extra_columns: list[str] | None = None,
+    bom: bool = False,
 ) -> int:
-    """Write the subscribers as CSV (the known columns, then `extra_columns`) and return how
-    many rows were written. Streams: memory does not grow with the list."""
+    """Write the subscribers as CSV (the known columns, then `extra_columns`; lines end in
+    CRLF, as RFC 4180 and Excel have it) and return how many rows were written. `bom` starts
+    the text with a byte order mark, which Excel needs to read a CSV file as UTF-8 (without
+    it, Excel on Windows reads `Zoë` as `ZoÃ«`); an import reads it either way. Streams:
+    memory does not grow with the list."""
     extra_columns = extra_columns or []
+    if bom:
+        out.write(BOM)
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow([neutralise(c) for c in (*COLUMNS, *extra_columns)])
     n = 0

@@ -7,7 +7,8 @@ detected; the header is matched loosely (`Email Address`, `E-mail`, `First Name`
 `UNSUB_TIME` and `CLEAN_TIME`). The `'` a spreadsheet-safe export (digest's own, and others
 that follow OWASP) puts before a formula-like cell is taken off again (`export.unneutralise`).
 Each bad row is kept with its physical line and reason; a name or topic that is not one line
-of plain text (`plaintext`) is one.
+of plain text (`plaintext`) is one. The file is read in the encoding `charsets.choose` picked;
+each new address that looks like a typo of a common one (`typos`) is noted, not changed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import gc
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -24,7 +25,8 @@ from typing import IO
 
 from ..errors import SubscriberError
 from .addresses import InvalidAddress, normalise
-from .csvfile import Dialect, Record, first_bad_utf8_line, open_text, parsed, records
+from .charsets import display
+from .csvfile import Dialect, Record, first_undecodable, open_text, parsed, records
 from .export import unneutralise
 from .model import (
     BOUNCED,
@@ -42,6 +44,7 @@ from .model import (
 )
 from .plaintext import check_plain, printable
 from .spill import Spill
+from .typos import suggest
 
 # Header names, lower-cased with everything but letters and digits removed, by field.
 # Earlier names win when a file has several (Mailchimp has both OPTIN_TIME and CONFIRM_TIME).
@@ -101,6 +104,8 @@ class Source:
     ignored: list[str]
     has: set[str]
     """Known columns some valid row has a value for (`status` when not subscribed)."""
+    typos: list[tuple[int, str, str]] = field(default_factory=list)
+    """(line, address, suggestion) of addresses that look like a typo (`typos.suggest`)."""
 
 
 Progress = Callable[[int, int], None]
@@ -108,12 +113,15 @@ Progress = Callable[[int, int], None]
 
 
 def read_source(
-    path: Path, keep_columns: frozenset[str] = frozenset(), progress: Progress | None = None
+    path: Path,
+    keep_columns: frozenset[str] = frozenset(),
+    progress: Progress | None = None,
+    encoding: str = "utf-8",
 ) -> Source:
-    """Read an export file. `keep_columns` are column names the list file also has: their
-    values travel with new rows; other unknown columns are reported as ignored. The caller
-    closes `spill` of the result."""
-    f, dialect = _open(path)
+    """Read an export file in `encoding` (see `charsets.choose`). `keep_columns` are column
+    names the list file also has: their values travel with new rows; other unknown columns
+    are reported as ignored. The caller closes `spill` of the result."""
+    f, dialect = _open(path, encoding)
     src = Source({}, Spill(), [], [], {}, [], set())
     # A million small objects that live until the end: the cyclic collector would walk
     # them over and over for nothing (they hold no cycles), so it waits until we are done.
@@ -135,7 +143,7 @@ def read_source(
                     _take(src, rec.line, sub)
     except UnicodeDecodeError:
         src.spill.close()
-        raise _not_utf8(path) from None
+        raise _not_text(path, encoding) from None
     except BaseException:
         src.spill.close()
         raise
@@ -145,9 +153,9 @@ def read_source(
     return src
 
 
-def _open(path: Path) -> tuple[IO[str], Dialect]:
+def _open(path: Path, encoding: str) -> tuple[IO[str], Dialect]:
     try:
-        return open_text(path)
+        return open_text(path, encoding)
     except FileNotFoundError:
         raise SubscriberError(f"{path}: no such file", "Give the path of a CSV export.") from None
     except IsADirectoryError:
@@ -155,7 +163,7 @@ def _open(path: Path) -> tuple[IO[str], Dialect]:
     except OSError as exc:
         raise SubscriberError(f"{path}: cannot read it ({exc.strerror})") from None
     except UnicodeDecodeError:
-        raise _not_utf8(path) from None
+        raise _not_text(path, encoding) from None
 
 
 def _header(path: Path, it: Iterator[Record]) -> Record:
@@ -176,6 +184,9 @@ def _take(src: Source, line: int, sub: Subscriber) -> None:
     first = src.index.get(sub.key)
     if first is None:
         src.index[sub.key] = src.spill.put(line, sub)
+        likely = suggest(sub.email)
+        if likely is not None:
+            src.typos.append((line, sub.email, likely))
     else:
         first_line, kept = src.spill.get(first)
         src.duplicate_lines.append((line, first_line))
@@ -300,8 +311,13 @@ def _shared(text: str) -> str:
     return sys.intern(text) if len(text) < 64 else text
 
 
-def _not_utf8(path: Path) -> SubscriberError:
+def _not_text(path: Path, encoding: str) -> SubscriberError:
+    """A file that stopped being text in its encoding while it was read (changed meanwhile:
+    `charsets.choose` checked it whole before)."""
+    bad = first_undecodable(path, encoding)
+    what = f"{display(encoding)} text"
     return SubscriberError(
-        f"{path}: line {first_bad_utf8_line(path)}: not UTF-8 text",
-        "Export it again as CSV UTF-8 (in Excel: Save As > CSV UTF-8).",
+        f"{path}: {bad.says(what) if bad else 'not ' + what}",
+        "Export it again as CSV UTF-8 (in Excel: Save As > CSV UTF-8), or give the encoding it "
+        "is in with --encoding.",
     )

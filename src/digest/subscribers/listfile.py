@@ -33,7 +33,7 @@ from .csvfile import (
     Record,
     RowWriter,
     atomic_write,
-    first_bad_utf8_line,
+    first_undecodable,
     open_text,
     parsed,
     records,
@@ -300,10 +300,12 @@ class ListFile:
         return layout
 
     def _not_utf8(self) -> SubscriberError:
-        line = first_bad_utf8_line(self.path)
+        bad = first_undecodable(self.path)
+        where = bad.says("UTF-8 text") if bad else "not UTF-8 text"
         return SubscriberError(
-            f"{self.path}: line {line}: not UTF-8 text",
-            "Save the file as CSV UTF-8 (in Excel: Save As > CSV UTF-8).",
+            f"{self.path}: {where}",
+            "A list file is always UTF-8: save it as CSV UTF-8 (in Excel: Save As > CSV UTF-8), "
+            "or convert it (e.g. `iconv -f cp1252 -t utf-8`).",
         )
 
 

@@ -14,10 +14,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from .charsets import Encoding, choose
 from .csvfile import Record, open_text, records
 from .import_file import InvalidRow, Progress, Source, read_source
 from .listfile import KEEP, ListFile
 from .model import INACTIVE, SUBSCRIBED, Subscriber
+
+UTF8 = Encoding("utf-8")
 
 
 @dataclass
@@ -38,6 +41,10 @@ class ImportReport:
     columns: dict[str, str] = field(default_factory=dict)
     """Which source column was read for which field."""
     ignored_columns: list[str] = field(default_factory=list)
+    encoding: Encoding = UTF8
+    """The encoding the source was read in, and whether it was detected."""
+    typos: list[tuple[int, str, str]] = field(default_factory=list)
+    """(line, address, suggestion) of addresses that look like a typo; imported as they are."""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -55,6 +62,9 @@ class ImportReport:
             "duplicate_rows": [{"line": a, "first_line": b} for a, b in self.duplicate_lines],
             "columns": self.columns,
             "ignored_columns": self.ignored_columns,
+            "encoding": self.encoding.name,
+            "encoding_detected": self.encoding.detected,
+            "typos": [{"line": line, "email": e, "suggestion": s} for line, e, s in self.typos],
         }
 
 
@@ -65,25 +75,33 @@ def merge(
     dry_run: bool,
     at: datetime,
     progress: Progress | None = None,
+    encoding: str = "utf-8",
 ) -> ImportReport:
-    """Read `path` and merge it into `target` in one locked rewrite (or none, for a dry run)."""
-
+    """Read `path` (in `encoding`, or detected for `charsets.AUTO`) and merge it into
+    `target` in one locked rewrite (or none, for a dry run)."""
+    chosen = choose(path, encoding)
     known = _list_columns(target)
-    src = read_source(path, known, progress)
+    src = read_source(path, known, progress, chosen.name)
     try:
-        return _merge(target, src, path, update, dry_run, at)
+        return _merge(target, src, path, update, dry_run, at, chosen)
     finally:
         src.spill.close()
 
 
 def _merge(
-    target: ListFile, src: Source, path: Path, update: bool, dry_run: bool, at: datetime
+    target: ListFile,
+    src: Source,
+    path: Path,
+    update: bool,
+    dry_run: bool,
+    at: datetime,
+    encoding: Encoding,
 ) -> ImportReport:
     columns = [
         c for c in ("name", "status", "unsubscribed_at", "topics", "timezone") if c in src.has
     ]
     done = target.rewrite(
-        lambda: Merging(src, path, update, dry_run, at),
+        lambda: Merging(src, path, update, dry_run, at, encoding),
         columns=columns,
         dry_run=dry_run,
         skip_if_unchanged=True,
@@ -96,7 +114,15 @@ class Merging:
     source has may change; the source's new addresses are appended. `report` says what this
     pass did, so a pass done again on a file replaced meanwhile starts from a fresh one."""
 
-    def __init__(self, src: Source, path: Path, update: bool, dry_run: bool, at: datetime):
+    def __init__(
+        self,
+        src: Source,
+        path: Path,
+        update: bool,
+        dry_run: bool,
+        at: datetime,
+        encoding: Encoding = UTF8,
+    ):
         self.src = src
         self.update = update
         self.at = at
@@ -108,6 +134,8 @@ class Merging:
             duplicate_lines=src.duplicate_lines,
             columns=src.columns,
             ignored_columns=src.ignored,
+            encoding=encoding,
+            typos=src.typos,
         )
         self.outcome: dict[str, str] = {}
 

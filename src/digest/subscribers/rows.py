@@ -94,6 +94,11 @@ class Layout:
         _row, email, status, *_times_and_zone = self._checked(fields)
         return email.casefold(), status != SUBSCRIBED
 
+    def key_and_status(self, fields: list[str]) -> tuple[str, str]:
+        """A row's address key and status, with the same checks as `parse` (for counting)."""
+        _row, email, status, *_times_and_zone = self._checked(fields)
+        return email.casefold(), status
+
     def _checked(
         self, fields: list[str]
     ) -> tuple[list[str], str, str, datetime | None, datetime | None, str]:

@@ -1,5 +1,5 @@
-"""The summarise stage for an issue: a lead for each chosen item, newest first, until the issue
-is full.
+"""The summarise stage for an issue: a lead for each chosen item, in the order given (the
+gathering's fair share), until the issue is full; what is left is handed back for later.
 
 When a feed's text is shorter than the lead needs (fewer paragraphs and fewer words than the
 list asks for) and the source's `full_text` is `auto`, or when it is `always`, the summariser
@@ -34,13 +34,17 @@ class Summarised:
     """The issue's articles with their leads, and a line per problem met."""
 
     articles: tuple[Article, ...]
+    """In the order of the items they came from."""
     problems: tuple[str, ...] = ()
+    left: tuple[Item, ...] = ()
+    """The items not reached because the issue was full, in the order given."""
 
 
 async def summarise_items(
     items: Sequence[Item], lead: LeadSettings, limit: int, page: PageSource
 ) -> Summarised:
-    """Leads for the newest items, fetching pages where needed, until `limit` have one."""
+    """Leads for the items in the order given, fetching pages where needed, until `limit`
+    have one; an item without a lead makes room for the next."""
     run = _Leads(lead, page)
     chosen: list[Article] = []
     index = 0
@@ -58,7 +62,7 @@ async def summarise_items(
         line = f"{label}: {n} item(s) had no text to quote as a lead; left out"
         log.warning("%s", line)
         run.problems.append(line)
-    return Summarised(tuple(chosen), tuple(run.problems))
+    return Summarised(tuple(chosen), tuple(run.problems), tuple(items[index:]))
 
 
 class _Leads:
