@@ -369,3 +369,22 @@ def test_what_mrml_accepts_is_not_an_error() -> None:
             f"<mjml><mj-body><mj-section><mj-column><mj-text>{inner}</mj-text></mj-column>"
             "</mj-section></mj-body></mjml>"
         )
+
+
+def test_a_misspelt_backend_or_status_option_gets_a_suggestion(tmp_path: Path) -> None:
+    root = _folder(tmp_path, "https://h.example.org/feed.xml")
+    config = str(root / "digest.toml")
+    sent = _run("send", "--config", config, "--backend", "sendgird")
+    assert sent.exit_code == 2 and "Did you mean 'sendgrid'?" in sent.output
+    listed = _run("subscribers", "list", "--config", config, "--status", "unsubscibed")
+    assert listed.exit_code == 2 and "Did you mean 'unsubscribed'?" in listed.output
+    far = _run("send", "--config", config, "--backend", "pigeon")
+    assert far.exit_code == 2 and "Did you mean" not in far.output
+
+
+def test_a_misspelt_backend_in_digest_toml_gets_a_suggestion(tmp_path: Path) -> None:
+    root = _folder(tmp_path, "https://h.example.org/feed.xml")
+    toml = root / "digest.toml"
+    toml.write_text('[delivery]\nbackend = "sendgird"\n\n' + toml.read_text(), encoding="utf-8")
+    message = _one_clear_error(_run("gather", "--config", str(toml)))
+    assert "'sendgird' is not a sender. Did you mean 'sendgrid'?" in message

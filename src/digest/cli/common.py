@@ -16,11 +16,25 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..config import Config, load_config
+from ..config.values import did_you_mean
 from ..errors import DigestError
 from ..sources import Progress as ProgressCallback
 from ..text import parse_since
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class Choice(click.Choice):
+    """click's Choice, with a "did you mean" for a near miss (`--backend sendgird`)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            hint = did_you_mean(str(value), [str(c) for c in self.choices])
+            if hint:
+                exc.message = exc.message.rstrip(".") + hint
+            raise
 
 
 class DigestGroup(click.Group):

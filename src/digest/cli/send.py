@@ -17,7 +17,7 @@ from ..errors import DigestError
 from ..pipeline import SendRequest, send_issue
 from ..schedule.runs import RunLog
 from ..state import open_state
-from .common import CONTEXT, config_option, get_config, since_option, when_text
+from .common import CONTEXT, Choice, config_option, get_config, since_option, when_text
 
 
 @contextmanager
@@ -46,7 +46,7 @@ def _progress(enabled: bool) -> Iterator[object]:
 @config_option
 @click.option("--list", "-l", "list_name", metavar="NAME", help="The list (default: the first).")
 @click.option(
-    "--backend", "-b", type=click.Choice(BACKENDS), help="The sender (default: from digest.toml)."
+    "--backend", "-b", type=Choice(BACKENDS), help="The sender (default: from digest.toml)."
 )
 @click.option(
     "--dry-run", is_flag=True, help="Build the issue and count its readers; send nothing."

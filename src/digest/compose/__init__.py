@@ -7,7 +7,7 @@ from __future__ import annotations
 from .context import ArticleView, TemplateContext
 from .message import build_message
 from .personalise import Reader, Template, fill, new_marker, reader_slots
-from .render import GMAIL_CLIP_BYTES, SIZE_LIMIT, render
+from .render import GMAIL_CLIP_BYTES, SIZE_LIMIT, check_templates, render
 from .templates import BUILTIN_TEMPLATES
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Template",
     "TemplateContext",
     "build_message",
+    "check_templates",
     "fill",
     "new_marker",
     "reader_slots",

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .values import Reader, only_keys, web_url
+from .values import Reader, did_you_mean, only_keys, web_url
 
 __all__ = [
     "BACKENDS",
@@ -91,7 +91,11 @@ def parse_delivery(r: Reader, data: dict[str, Any], root: Path) -> DeliverySetti
 def backend(r: Reader, t: dict[str, Any], key: str, default: str | None) -> Any:
     value = r.string(t, key, default=default)
     if value is not None and value not in BACKENDS:
-        r.fail(key, f"{value!r} is not a sender", f"one of {', '.join(BACKENDS)}")
+        r.fail(
+            key,
+            f"{value!r} is not a sender{did_you_mean(value, BACKENDS)}",
+            f"one of {', '.join(BACKENDS)}",
+        )
     return value
 
 
@@ -100,7 +104,11 @@ def _smtp(r: Reader, t: dict[str, Any]) -> SmtpSettings:
     only_keys(r, t, k, {"host", "port", "security", "username", "timeout"})
     security = r.string(t, f"{k}.security", default="starttls")
     if security not in SECURITY:
-        r.fail(f"{k}.security", f"{security!r} is not allowed", "starttls, ssl or none")
+        r.fail(
+            f"{k}.security",
+            f"{security!r} is not allowed{did_you_mean(security, SECURITY)}",
+            "starttls, ssl or none",
+        )
     port_default = 465 if security == "ssl" else 587 if security == "starttls" else 25
     return SmtpSettings(
         host=r.string(t, f"{k}.host", default="localhost"),
