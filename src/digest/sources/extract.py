@@ -63,6 +63,7 @@ def extract_html(html: str | bytes, url: str | None = None) -> Extracted:
     tree = load_html(html)
     if tree is None:
         return Extracted(title=None, paragraphs=(), url=url)
+    _drop_hover_cards(tree)
     doc = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -76,7 +77,7 @@ def extract_html(html: str | bytes, url: str | None = None) -> Extracted:
     title = doc.title or None
     description = clean(doc.description or "") or None
     blocks = _after_headline(_blocks(doc.body), title or "")
-    paragraphs = [b.text for b in _body_start(blocks) if b.kind != "head"]
+    paragraphs = [b.text for b in _body_start(blocks, description) if b.kind != "head"]
     paragraphs = _restore_cut(paragraphs, tree)
     if description:
         paragraphs = _repair_with_summary(paragraphs, description)
@@ -202,15 +203,45 @@ def _after_headline(blocks: list[_Block], title: str) -> list[_Block]:
     return blocks[last + 1 :]
 
 
-def _body_start(blocks: list[_Block]) -> list[_Block]:
+def _body_start(blocks: list[_Block], description: str | None = None) -> list[_Block]:
     """Drop the bold blocks above the first plain paragraph: kickers, promotions, and a dek
-    set in bold are the page's furniture; the body is in plain text."""
+    set in bold are the page's furniture; the body is in plain text. A bold block that is the
+    page's own summary (its description, or that and more) is the article's first paragraph
+    set in bold, and stays."""
+    summary = norm(description or "")
+
+    def lead_in_bold(b: _Block) -> bool:
+        return len(summary) >= 40 and summary.rstrip(".…") in norm(b.text)
+
     for i, b in enumerate(blocks):
         if b.kind == "head":
             continue
         if not b.bold:
-            return [x for x in blocks[:i] if not x.bold] + blocks[i:]
+            return [x for x in blocks[:i] if not x.bold or lead_in_bold(x)] + blocks[i:]
     return blocks
+
+
+# -- hover cards ---------------------------------------------------------------------------------
+
+
+def _drop_hover_cards(tree: HtmlElement) -> None:
+    """Remove the pop-up cards that sites nest in a paragraph after a link: an element that
+    follows a link with nothing between them and whose text begins with the link's text again
+    (the card's heading) is a card, and its text would be glued into the sentence
+    ("kill Rep. Ilhan OmarIlhan OmarHillicon Valley: ..."). The text after the card stays."""
+    for link in list(tree.iter("a")):
+        name = clean(link.text_content())
+        card = link.getnext()
+        if len(name) < 3 or card is None or (link.tail or "").strip():
+            continue
+        if not isinstance(card.tag, str) or card.tag == "a":
+            continue
+        if clean(card.text_content()).startswith(name) and len(card.text_content()) > len(name):
+            tail = card.tail or ""
+            parent = card.getparent()
+            card.tail = None
+            link.tail = (link.tail or "") + tail
+            parent.remove(card)
 
 
 # -- paragraphs cut short ----------------------------------------------------------------------

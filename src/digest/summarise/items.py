@@ -4,7 +4,8 @@ gathering's fair share), until the issue is full; what is left is handed back fo
 When a feed's text is shorter than the lead needs (fewer paragraphs and fewer words than the
 list asks for) and the source's `full_text` is `auto`, or when it is `always`, the summariser
 asks the sources for the article page's text (`page`) and uses it if it gives the longer lead.
-Items with no lead at all are left out, counted per source in one line.
+An item with no lead at all (no text that reads as prose, in any script) keeps its headline and
+link with an empty lead, and is counted per source in one line: it never drops out of the issue.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from dataclasses import dataclass, replace
 from ..config import LeadSettings
 from ..errors import DigestError
 from ..models import Article, Item, PageText
-from ..text import word_count
 from ..urls import http_url, redact
+from .lead import lead_words as word_count
 from .lead import summarise
 
 __all__ = ["PageSource", "Summarised", "summarise_items"]
@@ -43,8 +44,8 @@ class Summarised:
 async def summarise_items(
     items: Sequence[Item], lead: LeadSettings, limit: int, page: PageSource
 ) -> Summarised:
-    """Leads for the items in the order given, fetching pages where needed, until `limit`
-    have one; an item without a lead makes room for the next."""
+    """Leads for the items in the order given, fetching pages where needed, for the first
+    `limit` items; an item without a lead is kept with its headline and link alone."""
     run = _Leads(lead, page)
     chosen: list[Article] = []
     index = 0
@@ -54,12 +55,11 @@ async def summarise_items(
         index += len(batch)
         done = await asyncio.gather(*(run.lead(item) for item in batch))
         for item, article in zip(batch, done, strict=True):
-            if article.lead:
-                chosen.append(article)
-            else:
+            chosen.append(article)
+            if not article.lead:
                 no_lead[item.source.label] = no_lead.get(item.source.label, 0) + 1
     for label, n in no_lead.items():
-        line = f"{label}: {n} item(s) had no text to quote as a lead; left out"
+        line = f"{label}: {n} item(s) had no text to quote as a lead; kept with headline and link"
         log.warning("%s", line)
         run.problems.append(line)
     return Summarised(tuple(chosen), tuple(run.problems), tuple(items[index:]))

@@ -5,10 +5,15 @@ sentence-shaped, in sentence case, with at least one real sentence in it) and is
 headline again. That rejects bylines, datelines standing alone, photo credits, captions that end
 in a credit, "share this" and "read more" lines and other page furniture in any language that
 writes sentences this way.
+
+Budgets are in words; in scripts written without spaces between words (Chinese, Japanese, Thai
+and the like) a word is counted as `CHARS_PER_WORD` characters (see `lead_words`), and a
+sentence ends at that script's own full stop (。！？) with no space after it.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -17,17 +22,41 @@ from difflib import SequenceMatcher
 
 from ..config import LEAD_PARAGRAPHS, LEAD_WORDS, LeadSettings
 from ..models import Article
-from ..text import clean, norm, word_count
+from ..text import clean, norm
 
 MIN_WORDS = 8
 """A lead paragraph has at least this many words; shorter lines are headings and furniture."""
 
-_TERMINAL = ".!?…"
+CHARS_PER_WORD = 2
+"""Characters of a script without spaces that count as one word of a budget (a common rule of
+thumb for Chinese and Japanese against English)."""
+
+_SPACELESS = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\uff66-\uff9f]"
+)
+"""Thai, Lao, Myanmar, Khmer, kana and CJK ideographs: scripts that do not put spaces between
+words."""
+_CJK_END = re.compile(r"(?<=[。！？])[」』”’）)]*\s*(?=\S)")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_LIST_SEPARATORS = re.compile(r"\s*[,;|•·]\s*|\s+[-–—/]\s+")
+
+_TERMINAL = ".!?…。！？"
 _CLOSERS = "\"'”’»"
 # A possible sentence end: . ! ? … (optionally inside closing quotes or brackets), then space and
 # a capital, digit or opening quote. `split_sentences` rules out abbreviations ("Gov.", "U.S.").
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’»)\]]?\s+(?=[\"'“‘«(\[]?[A-Z0-9])")
 _ABBREVIATION = re.compile(r"(?:^|\s)(?:[A-Z][a-z]{0,2}|(?:[A-Za-z]\.)+[A-Za-z])\.$")
+
+
+def lead_words(text: str | Sequence[str]) -> int:
+    """Words in a text for a budget: whitespace-separated words, plus one word per
+    `CHARS_PER_WORD` characters of a script written without spaces."""
+    if not isinstance(text, str):
+        return sum(lead_words(p) for p in text)
+    spaceless = len(_SPACELESS.findall(text))
+    rest = _SPACELESS.sub(" ", text)
+    return len(rest.split()) + math.ceil(spaceless / CHARS_PER_WORD)
 
 
 def pick_lead(
@@ -57,9 +86,9 @@ def pick_lead(
         if not is_prose(p, title):
             continue
         text = clean(p)
-        if word_count(text) <= budget:
+        if lead_words(text) <= budget:
             lead.append(text)
-            budget -= word_count(text)
+            budget -= lead_words(text)
             continue
         cut = _fit(text, budget)
         if cut:
@@ -87,12 +116,20 @@ def is_prose(paragraph: str, title: str = "") -> bool:
     it, and read as a sentence: end with sentence punctuation (closing quotes and a trailing
     emoji aside), or, lacking that, be long and in sentence case (few capitalised words), which a
     headline, byline, credit or list of links is not.
+
+    Nor is it page furniture by form: a paragraph with a web address in it ("To order copies
+    visit http://...", "More info: www.example.com"), or a list (a run of short items between
+    commas, bars or bullets, as in a line of tags).
     """
     text = clean(paragraph)
     words = text.split()
-    if len(words) < MIN_WORDS or (title and _like_title(text, title)):
+    n = lead_words(text)
+    if n < MIN_WORDS or (title and _like_title(text, title)):
         return False
-    if max(word_count(s) for s in split_sentences(text)) < MIN_WORDS:
+    sentences = split_sentences(text)
+    if max(lead_words(s) for s in sentences) < MIN_WORDS:
+        return False
+    if _URL.search(text) or _is_list(text):
         return False
     end = _strip_trailing_symbols(text).rstrip(_CLOSERS)
     if end[-1:] in _TERMINAL + ":":
@@ -100,11 +137,31 @@ def is_prose(paragraph: str, title: str = "") -> bool:
     if end.endswith(")") and end[-2:-1] in _TERMINAL:
         return True
     capitalised = sum(1 for w in words if w[:1].isupper())
-    return len(words) >= 12 and capitalised / len(words) <= 0.3 and "|" not in text
+    return n >= 12 and capitalised / len(words) <= 0.3 and "|" not in text
+
+
+def _is_list(text: str) -> bool:
+    """A run of at least five short items (four words or fewer on average) between commas,
+    bars or bullets, with at most one sentence end: tags, keywords, a list of links."""
+    items = [i for i in _LIST_SEPARATORS.split(text) if i]
+    ends = sum(text.count(c) for c in ".!?。！？")
+    return len(items) >= 5 and lead_words(text) / len(items) <= 4 and ends <= 1
 
 
 def split_sentences(text: str) -> list[str]:
-    """The sentences of a paragraph (abbreviations such as "Gov." or "U.S." do not end one)."""
+    """The sentences of a paragraph (abbreviations such as "Gov." or "U.S." do not end one; in
+    scripts without spaces, 。！？ end one with no space after them)."""
+    if _CJK_END.search(text):
+        parts, start = [], 0
+        for m in _CJK_END.finditer(text):
+            parts.append(text[start : m.end()])
+            start = m.end()
+        parts.append(text[start:])
+        return [s for part in parts if part.strip() for s in _split_latin(part)]
+    return _split_latin(text)
+
+
+def _split_latin(text: str) -> list[str]:
     out: list[str] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
@@ -143,19 +200,24 @@ def _fit(text: str, budget: int) -> str:
     out: list[str] = []
     used = 0
     for sentence in split_sentences(text):
-        n = word_count(sentence)
+        n = lead_words(sentence)
         if used + n > budget:
             break
         out.append(sentence)
         used += n
-    return " ".join(out)
+    # Sentences of a script without spaces were not separated by one.
+    return "".join(
+        s if i == 0 or out[i - 1][-1:] in "。！？」』" else " " + s for i, s in enumerate(out)
+    )
 
 
 def _first_sentence(text: str, max_words: int) -> str:
     """The first sentence whole, unless it is over twice the budget: then its first
     `max_words` words and "…"."""
     first = split_sentences(text)[0]
-    words = first.split()
-    if len(words) <= 2 * max_words:
+    if lead_words(first) <= 2 * max_words:
         return first
+    words = first.split()
+    if len(words) <= max_words:  # a script without spaces: cut by characters
+        return first[: max_words * CHARS_PER_WORD].rstrip(",;:、，-–—") + "…"
     return " ".join(words[:max_words]).rstrip(",;:-–—") + "…"
