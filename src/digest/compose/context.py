@@ -15,6 +15,7 @@ from ..models import Article, Digest
 from ..text import TITLE_CHARS, line, shorten, visible
 from .personalise import WEB_URL, reader_slots, token
 from .templates import render_string
+from .words import Words, format_day, right_to_left, words_for
 
 __all__ = ["ArticleView", "TemplateContext", "build_context"]
 
@@ -58,6 +59,13 @@ class TemplateContext:
     reader: dict[str, str]
     web_url: str
     """The issue's web version ("view in browser"), or empty when the list keeps no archive."""
+    words: Words
+    """The theme's fixed words in `language` (`words.read_more`, `words.stories_today(count)`),
+    with the list's `[lists.NAME.words]` over them."""
+    dir: str
+    """`rtl` for a right-to-left language (Hebrew, Arabic), else `ltr`."""
+    align: str
+    """Where lines start: `right` for a right-to-left language, else `left`."""
 
     def as_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -76,17 +84,22 @@ def build_context(
 ) -> TemplateContext:
     views = tuple(_view(a) for a in articles)
     d = digest.date
+    words = words_for(look)
+    rtl = right_to_left(words)
     base = {
         "title": digest.title,
         "list_name": digest.list_name,
         "issue_id": digest.issue_id,
         "language": look.language,
         "date": d,
-        "date_long": f"{d:%A} {d.day} {d:%B %Y}",
-        "date_short": f"{d.day} {d:%b %Y}",
+        "date_long": format_day(words, d, "date_long"),
+        "date_short": format_day(words, d, "date_short"),
         "count": len(views),
         "omitted": omitted,
         "top_title": views[0].title if views else "",
+        "words": words,
+        "dir": "rtl" if rtl else "ltr",
+        "align": "right" if rtl else "left",
     }
 
     def line(template: str, key: str) -> str:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import babel
+import babel.dates
 
 from ..cron import cron_trigger
 from ..errors import ConfigError
@@ -21,10 +25,13 @@ from .model import (
     LEAD_PARAGRAPHS,
     LEAD_WORDS,
     LIST_NAME,
+    PLURAL_CATEGORIES,
     SOURCE_NAME_CHARS,
+    THEME_WORDS,
     Config,
     ListConfig,
     SourceConfig,
+    WordOverride,
 )
 from .values import (
     LANGUAGE,
@@ -164,6 +171,7 @@ _LIST_KEYS |= {"paragraphs", "lead_words", "max_articles", "lookback_hours"}
 _LIST_KEYS |= {"subject", "preheader", "reason", "backend", "reply_to", "min_articles"}
 _LIST_KEYS |= {"grace_hours", "archive"}
 _LIST_KEYS |= {"hold_over_hours"}
+_LIST_KEYS |= {"words"}
 
 
 def _schedule_problem(text: str) -> str | None:
@@ -207,6 +215,10 @@ def _parse_list(
     language = r.string(t, f"{k}.language", default="en")
     if not LANGUAGE.match(language):
         r.fail(f"{k}.language", f"{language!r} is not a language tag", 'e.g. "en" or "pt-BR"')
+    try:
+        babel.Locale.parse(language, sep="-")
+    except (ValueError, babel.UnknownLocaleError):
+        r.fail(f"{k}.language", f"{language!r} is no language Babel knows", 'e.g. "en" or "pt-BR"')
     return ListConfig(
         name=name,
         title=r.string(t, f"{k}.title", default=name.replace("-", " ").title()),
@@ -229,4 +241,47 @@ def _parse_list(
         min_articles=r.integer(t, f"{k}.min_articles", default=1),
         grace_hours=r.integer(t, f"{k}.grace_hours", default=6),
         archive=r.boolean(t, f"{k}.archive", default=True),
+        words=_parse_words(r, t, f"{k}.words", language),
     )
+
+
+def _parse_words(
+    r: Reader, t: dict[str, Any], k: str, language: str
+) -> tuple[tuple[str, WordOverride], ...]:
+    """`[lists.NAME.words]`: known words only; a counted word may be a table of plural forms."""
+    out: list[tuple[str, WordOverride]] = []
+    for word, value in r.table(t, "words", key=k).items():
+        key = f"{k}.{key_text(word)}"
+        if word not in THEME_WORDS:
+            problem = f"is not a word of the theme{did_you_mean(word, THEME_WORDS)}"
+            r.fail(key, problem, "one of " + ", ".join(THEME_WORDS))
+        if not (THEME_WORDS[word] and isinstance(value, dict)):
+            counted = THEME_WORDS[word]
+            hint = "a string with {count}, or a table of plural forms" if counted else None
+            out.append((word, r.string({word: value}, key, hint=hint)))
+            if word in ("date_long", "date_short"):
+                _check_date_pattern(r, key, value, language)
+            continue
+        for form in value:
+            if form not in PLURAL_CATEGORIES:
+                problem = f"{form!r} is no plural form{did_you_mean(form, PLURAL_CATEGORIES)}"
+                r.fail(f"{key}.{key_text(form)}", problem, ", ".join(PLURAL_CATEGORIES))
+        if "other" not in value:
+            r.fail(key, "needs an `other` form", 'e.g. other = "{count} Artikel heute."')
+        out.append((word, tuple((f, r.string(value, f"{key}.{f}")) for f in value)))
+    return tuple(out)
+
+
+def _check_date_pattern(r: Reader, key: str, pattern: str, language: str) -> None:
+    """A date word formats a date with Babel (a pattern with a time field cannot)."""
+    try:
+        babel.dates.format_date(
+            date(2026, 1, 5), pattern, locale=babel.Locale.parse(language, sep="-")
+        )
+    except (ValueError, AttributeError, KeyError, TypeError):
+        r.fail(
+            key,
+            f"{pattern!r} is not a date pattern",
+            'full, long, medium, short, or Babel date letters such as "EEEE d MMMM y" '
+            "(quote other words: \"d 'de' MMMM\")",
+        )

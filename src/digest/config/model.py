@@ -29,6 +29,25 @@ LIST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 """A list name becomes file names (`subscribers/<name>.csv`, previews) and part of URLs."""
 SOURCE_NAME_CHARS = 200
 
+THEME_WORDS = {
+    "greeting": False,
+    "stories_today": True,
+    "read_more": False,
+    "left_out": True,
+    "unsubscribe": False,
+    "sent_to": False,
+    "view_in_browser": False,
+    "date_long": False,
+    "date_short": False,
+}
+"""The theme's fixed words a list can set in `[lists.NAME.words]` (docs/templates.md), and
+whether each takes a count (then it is a string with `{count}`, or a table of plural forms)."""
+PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
+"""CLDR's plural categories: the keys of a counted word's table in `[lists.NAME.words]`."""
+
+WordOverride = str | tuple[tuple[str, str], ...]
+"""A word as digest.toml sets it: one string, or (category, string) pairs for a counted word."""
+
 
 @dataclass(frozen=True)
 class LeadSettings:
@@ -51,6 +70,8 @@ class ComposeSettings:
     reason: str = DEFAULT_REASON
     archive: bool = True
     """Whether the issue links to its web version."""
+    words: tuple[tuple[str, WordOverride], ...] = ()
+    """The list's own theme words (`[lists.NAME.words]`), over its language's catalog."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +132,8 @@ class ListConfig:
     archive: bool = True
     """Whether `digest serve` shows the sent issues (`/issues/…`, `/archive/…`) and every
     message links to its web version ("view in browser")."""
+    words: tuple[tuple[str, WordOverride], ...] = ()
+    """`[lists.NAME.words]`: theme words that replace the language's (see `THEME_WORDS`)."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -129,6 +152,7 @@ class ListConfig:
             preheader=self.preheader,
             reason=self.reason,
             archive=self.archive,
+            words=self.words,
         )
 
 

@@ -38,7 +38,8 @@ _SPACELESS = re.compile(
 """Thai, Lao, Myanmar, Khmer, kana and CJK ideographs: scripts that do not put spaces between
 words."""
 _CJK_END = re.compile(r"(?<=[。！？])[」』”’）)]*\s*(?=\S)")
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_URL = re.compile(r"(?<![\"'=(<])(?:https?://|www\.)\S+", re.IGNORECASE)
+"""A web address written out as text (not quoted in markup, nor in brackets after a name)."""
 _LIST_SEPARATORS = re.compile(r"\s*[,;|•·]\s*|\s+[-–—/]\s+")
 
 _TERMINAL = ".!?…。！？"
