@@ -21,6 +21,9 @@ from click.testing import CliRunner, Result
 from pytest_httpserver import HTTPServer
 
 from digest.cli import main
+from digest.config import load_config
+from digest.deliver.send import SendOptions
+from digest.pipeline import SendRequest, send_issue
 
 TEXT = (
     "The council voted on Tuesday evening to keep the swimming pool open through the winter, "
@@ -247,3 +250,27 @@ def test_hold_over_hours_is_checked(tmp_path: Path, httpserver: HTTPServer) -> N
     result = CliRunner().invoke(main, ["gather", "-c", str(cfg)])
     assert result.exit_code != 0
     assert "lists.daily.hold_over_hours" in result.output and "Traceback" not in result.output
+
+
+def test_a_later_run_of_the_same_issue_loses_no_held_story(tmp_path, httpserver) -> None:
+    """A --retry-failed or resumed run finishes the issue a day later; what the issue left out
+    is still held, because the issue keeps the time it was built, not when it was finished."""
+    now = now_s()
+    feeds = {
+        "Alpha": [(f"alpha-{n}", now - timedelta(hours=n)) for n in range(1, 7)],
+        "Beta": [(f"beta-{n}", now - timedelta(hours=n, minutes=30)) for n in range(1, 7)],
+    }
+    serve(httpserver, feeds)
+    cfg = newsletter(tmp_path, httpserver, ["Alpha", "Beta"], max_articles=4)
+    first = digest(cfg, "send", "--json")
+    assert first.exit_code == 0, first.output
+    before = gathered(cfg)
+    waiting = before["held_over"] + len(before["articles"])
+    assert waiting == 8
+    a_day_passes(cfg)
+    serve(httpserver, earlier(feeds))
+    config = load_config(cfg)
+    retry = SendRequest(options=SendOptions(retry_failed=True))
+    send_issue(config, config.get_list("daily"), retry)  # the same issue, finished today
+    after = gathered(cfg)
+    assert after["held_over"] + len(after["articles"]) == waiting

@@ -90,12 +90,15 @@ def canonical_url(url: str | None) -> str | None:
     return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query, safe="/:@,;"), ""))
 
 
+_CREDENTIALS = re.compile(r"//[^/?#]*@")
+
+
 def redact(url: str) -> str:
     """The URL as logs and problem lines may show it: a user name and password are hidden."""
     try:
         parts = urlsplit(url)
-    except ValueError:
-        return url
+    except ValueError:  # malformed ("http://u:pw@[::1"): hide what looks like credentials
+        return _CREDENTIALS.sub("//***@", url)
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))

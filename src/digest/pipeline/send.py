@@ -256,7 +256,10 @@ def _conclude(
         state.sends.forget(lst.name, letter.issue_id)
         return SendReport(lst.name, None, backend, f"nobody to send to on list {lst.name!r}")
     if totals["sent"] and not request.sandbox:  # a sandbox send delivered nothing
-        state.sent.record_issue(lst.name, letter.issue_id, article_ids, done)
+        # The issue's time is when it was built and frozen, not when its last reader was
+        # reached: the next issue's window (and what this one was offered) starts there, so a
+        # long send, a resumed one or a --retry-failed run the next day loses no story.
+        state.sent.record_issue(lst.name, letter.issue_id, article_ids, letter.date)
     finished = not totals["pending"] and not totals["claimed"]
     if finished:
         state.sends.finish(lst.name, letter.issue_id, done)

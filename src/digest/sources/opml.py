@@ -96,6 +96,12 @@ def read_opml(body: bytes, name: str) -> tuple[OpmlFeed, ...]:
     # an entity in text; in an attribute it is left out silently, which is as safe.)
     parser.ExternalEntityRefHandler = refuse_outside  # type: ignore[assignment]
     parser.SkippedEntityHandler = refuse_outside
+
+    def doctype(_name: str, system_id: str | None, public_id: str | None, _subset: int) -> None:
+        if system_id or public_id:  # a DTD kept elsewhere: its entities would vanish silently
+            raise _Refused(_OUTSIDE)
+
+    parser.StartDoctypeDeclHandler = doctype
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     try:

@@ -30,13 +30,14 @@ class SentLedger:
     def record_issue(
         self, list_name: str, issue_id: str, item_ids: Iterable[str], sent_at: datetime
     ) -> None:
-        """Note that an issue of a list went out with these items. Safe to call twice."""
+        """Note that an issue of a list went out with these items, at `sent_at` (when it was
+        built). Safe to call twice: a later run of the same issue keeps the first time."""
         at = stamp(sent_at)
         with self.db.tx() as c:
             c.execute(
                 "INSERT INTO issues (list, issue_id, sent_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (list, issue_id) DO UPDATE SET "
-                "sent_at = max(sent_at, excluded.sent_at)",
+                "sent_at = min(sent_at, excluded.sent_at)",
                 (list_name, issue_id, at),
             )
             c.executemany(
