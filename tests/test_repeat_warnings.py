@@ -223,3 +223,35 @@ def test_problem_key_keeps_status_codes_and_drops_counts() -> None:
     assert problem_key("HTTP 404 NOT FOUND") == "HTTP 404 NOT FOUND"
     assert problem_key("3 of 20 entries lack  dates") == "# of # entries lack dates"
     assert problem_key(None) == problem_key("") == ""
+
+
+def test_unreadable_article_pages_are_one_warning_per_source(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """Ten teasers whose pages are gone are one line, not ten, on every run; -v names each."""
+    base = httpserver.url_for("/")
+    items = "".join(
+        f"<item><title>Story {i}</title><link>{base}gone/{i}</link>"
+        f"<guid>{base}gone/{i}</guid><pubDate>{format_datetime(datetime.now(UTC))}</pubDate>"
+        "<description>Short teaser.</description></item>"
+        for i in range(10)
+    )
+    httpserver.expect_request("/f.xml").respond_with_data(
+        rss(items), content_type="application/rss+xml"
+    )
+    for i in range(10):
+        httpserver.expect_request(f"/gone/{i}").respond_with_data("no", status=404)
+    root = tmp_path
+    (root / "digest.toml").write_text(
+        f'[[sources]]\nname = "Town Notes"\nfeed = "{base}f.xml"\nfull_text = "always"\n\n'
+        '[lists.daily]\nsender = "d@example.org"\ntitle = "Daily"\n',
+        encoding="utf-8",
+    )
+    quiet = digest("gather", cwd=root)
+    pages = [w for w in warnings(quiet) if "could not be read" in w or "full text of" in w]
+    assert pages == [
+        f"WARNING Town Notes ({base}f.xml): 10 article page(s) could not be read; used the "
+        "feed's text (-v names them)"
+    ], quiet.stderr
+    told = digest("gather", "-v", cwd=root)
+    assert sum("full text of" in line for line in told.stderr.splitlines()) == 10, told.stderr

@@ -58,6 +58,12 @@ async def summarise_items(
             chosen.append(article)
             if not article.lead:
                 no_lead[item.source.label] = no_lead.get(item.source.label, 0) + 1
+    for label, n in run.unread.items():
+        log.warning(
+            "%s: %d article page(s) could not be read; used the feed's text (-v names them)",
+            label,
+            n,
+        )
     for label, n in no_lead.items():
         line = f"{label}: {n} item(s) had no text to quote as a lead; kept with headline and link"
         log.warning("%s", line)
@@ -72,6 +78,8 @@ class _Leads:
         self.settings = lead
         self.page = page
         self.problems: list[str] = []
+        self.unread: dict[str, int] = {}
+        """Per source, how many article pages could not be read (said once, not per page)."""
 
     async def lead(self, item: Item) -> Article:
         article = summarise(item.article, self.settings)
@@ -103,8 +111,9 @@ class _Leads:
                 f"{item.source.label}: full text of {redact(item.article.url)}: {page}; "
                 "used the feed's text".split()
             )
-            log.warning("%s", line)
+            log.info("%s", line)  # each page at -v; one warning per source after the issue
             self.problems.append(line)
+            self.unread[item.source.label] = self.unread.get(item.source.label, 0) + 1
             return article
         if not page.paragraphs:
             return article
