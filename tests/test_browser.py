@@ -33,7 +33,16 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = make_newsletter(tmp)
     config = load_config(root / "digest.toml")
     example = preview_issue(config, config.get_list("daily"), tmp / "p", now=NOW).paths[0]
-    return {"example": example, "long": _long_digest(tmp, root)}
+    return {"example": example, "long": _long_digest(tmp, root), "hebrew": _hebrew(tmp)}
+
+
+def _hebrew(tmp: Path) -> Path:
+    """The example newsletter in Hebrew (the seed article came from a Hebrew news site)."""
+    root = make_newsletter(tmp / "he")
+    toml = root / "digest.toml"
+    toml.write_text(toml.read_text().replace('language = "en"', 'language = "he"'))
+    config = load_config(toml)
+    return preview_issue(config, config.get_list("daily"), tmp / "he-out", now=NOW).paths[0]
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +109,31 @@ def test_phone_width_has_no_sideways_scroll(browser, pages: dict[str, Path]) -> 
             "parseFloat(getComputedStyle(document.querySelectorAll('h2 ~ p')[1]).fontSize)"
         )
         assert body >= 15
+        page.close()
+
+
+def test_a_hebrew_issue_reads_right_to_left(browser, pages: dict[str, Path]) -> None:
+    """Right to left at both widths: the issue's own words (the greeting) run right to left
+    against the column's right edge, while a story in English keeps its own direction
+    (`dir="auto"`), so its full stop stays at its end; screenshots to look at."""
+    shots = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    for width in (375, 600):
+        page = _open(browser, pages["hebrew"], width)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        greeting = page.get_by_text("בוקר טוב", exact=False).first
+        assert greeting.evaluate("e => getComputedStyle(e).direction") == "rtl"
+        gap = greeting.evaluate(
+            "e => { const t = document.createRange(); t.selectNodeContents(e);"
+            " return e.closest('td').getBoundingClientRect().right"
+            " - t.getBoundingClientRect().right; }"
+        )
+        assert 0 <= gap <= 40  # its text ends at the column's right padding, not its left
+        lead = page.locator("h2 ~ p").nth(1)
+        assert lead.evaluate("e => getComputedStyle(e).direction") == "ltr"
+        path = shots / f"issue-he-{width}.png"
+        page.screenshot(path=str(path), full_page=True)
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         page.close()
 
 
