@@ -61,15 +61,16 @@ class _Found:
     parsed: ParsedFeed
 
 
-def _read_file(path: Path, cap: int) -> bytes:
-    """A local feed file, at most `cap` bytes (one more is read to tell a larger one)."""
+def _read_file(path: Path, cap: int, outcome: str = "nothing added") -> bytes:
+    """A local file (a feed, an OPML list), at most `cap` bytes (one more is read to tell a
+    larger one). `outcome` ends each error: what was not done."""
     try:
         with open(path, "rb") as f:
             body = f.read(cap + 1)
     except OSError as exc:
-        raise SourceError(f"{path}: cannot read it ({exc.strerror}); nothing added") from None
+        raise SourceError(f"{path}: cannot read it ({exc.strerror}); {outcome}") from None
     if len(body) > cap:
-        raise SourceError(f"{path}: over the {human_size(cap)} cap; not read, nothing added")
+        raise SourceError(f"{path}: over the {human_size(cap)} cap; not read, {outcome}")
     return body
 
 

@@ -16,14 +16,14 @@ from ..config import Config
 from ..config.edit import SourceEntry, add_sources, configured_as
 from ..config.model import SOURCE_NAME_CHARS
 from ..config.values import web_url
-from ..errors import DigestError, SourceError
+from ..errors import DigestError
 from ..fsutil import write_atomic
-from ..sources.fetch import human_size
 from ..sources.opml import OpmlFeed, read_opml, write_opml
 from ..text import shorten
 from ..urls import canonical_url, redact
 from .common import CONTEXT, config_option, get_config
 from .sources import _count, sources
+from .sources_edit import _read_file
 
 # --- OPML -------------------------------------------------------------------------------------
 
@@ -109,7 +109,7 @@ def import_opml(ctx: click.Context, file: Path, dry_run: bool, as_json: bool) ->
       digest sources import-opml subscriptions.opml
     """
     config = get_config(ctx)
-    feeds = read_opml(_read_opml_file(file), str(file))
+    feeds = read_opml(_read_file(file, _OPML_CAP, "nothing imported"), str(file))
     plan = _plan(config, feeds)
     if plan.added and not dry_run:
         add_sources(config.path, [entry for entry, _feed in plan.added])
@@ -145,17 +145,6 @@ def import_opml(ctx: click.Context, file: Path, dry_run: bool, as_json: bool) ->
         click.echo(f"Nothing written (--dry-run); {config.path} is unchanged.")
     elif plan.added:
         click.echo("`digest sources check` reads them now.")
-
-
-def _read_opml_file(file: Path) -> bytes:
-    try:
-        with open(file, "rb") as f:
-            body = f.read(_OPML_CAP + 1)
-    except OSError as exc:
-        raise SourceError(f"{file}: cannot read it ({exc.strerror})") from None
-    if len(body) > _OPML_CAP:
-        raise SourceError(f"{file}: over the {human_size(_OPML_CAP)} cap; not read")
-    return body
 
 
 @sources.command("export-opml", context_settings=CONTEXT)

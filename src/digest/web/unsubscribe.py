@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
@@ -61,10 +62,20 @@ async def unsubscribe(request: Request) -> Response:
     site: Site = request.app.state.site
     if request.method != "POST":  # GET, and HEAD (link checkers): they change nothing
         return await run_in_threadpool(_confirm, site, dict(request.query_params))
+    return await _post(request, _unsubscribe)
+
+
+async def resubscribe(request: Request) -> Response:
+    return await _post(request, _resubscribe)
+
+
+async def _post(request: Request, change: Callable[[Site, dict[str, str]], Response]) -> Response:
+    """A POST of the link's fields: the change made in a worker thread (SQLite and its sync
+    must not block the event loop), then the flusher told the list has something to write."""
     params = await _params(request)
     if isinstance(params, Response):
         return params
-    answer = await run_in_threadpool(_unsubscribe, site, params)
+    answer = await run_in_threadpool(change, request.app.state.site, params)
     if answer.status_code == 200:
         request.app.state.flusher.poke(params["list"])
     return answer
@@ -88,17 +99,6 @@ def _unsubscribe(site: Site, params: dict[str, str]) -> Response:
         "" if recorded else ", already pending",
     )
     return _done(link, "unsubscribed", "unsubscribed_note", undo=True)
-
-
-async def resubscribe(request: Request) -> Response:
-    site: Site = request.app.state.site
-    params = await _params(request)
-    if isinstance(params, Response):
-        return params
-    answer = await run_in_threadpool(_resubscribe, site, params)
-    if answer.status_code == 200:
-        request.app.state.flusher.poke(params["list"])
-    return answer
 
 
 def _resubscribe(site: Site, params: dict[str, str]) -> Response:
