@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 from conftest import REPO, make_newsletter
+from webserver import run_app
 
 from digest.config import load_config
 from digest.tokens import unsubscribe_url
-from digest.web import Flusher, Site, create_app
+from digest.web import Flusher, Site
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None and os.environ.get("CI"):
@@ -49,28 +47,12 @@ WAIT_MS = 10_000
 
 @contextmanager
 def serving(root: Path) -> Iterator[str]:
-    """`create_app(site, flusher)` on real uvicorn in a thread (its own event loop, so it does
-    not meet the one Playwright's sync API runs on this thread), on a free port of 127.0.0.1;
+    """`create_app(site, flusher)` on real uvicorn in a thread (`webserver.run_app`: its own
+    event loop, so it does not meet the one Playwright's sync API runs on this thread);
     yields its base URL and stops it on the way out."""
     site = Site(load_config(root / "digest.toml"), SECRET)
-    app = create_app(site, Flusher(site, delay=0.0))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        sock.close()
+    with run_app(site, Flusher(site, delay=0.0)) as base:
+        yield base
 
 
 @pytest.fixture

@@ -10,9 +10,6 @@ import email
 import html
 import io
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,14 +21,14 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 import httpx
 import pytest
-import uvicorn
 from conftest import NOW, make_newsletter
+from webserver import run_app
 
 from digest.config import load_config
 from digest.pipeline import SendRequest, send_issue
 from digest.schedule.due import next_runs
 from digest.tokens import token, unsubscribe_url
-from digest.web import Flusher, Site, create_app
+from digest.web import Flusher, Site
 
 SECRET = "a-secret-for-the-web-tests"
 BASE = "https://news.example.org"
@@ -54,27 +51,11 @@ HOSTILE = "City <b>library</b> \"late\" <script>alert(2)</script> trials' onload
 
 @contextmanager
 def serving(root: Path, secret: str = SECRET) -> Iterator[str]:
-    """`create_app(site, flusher)` on real uvicorn in a thread, on a free port of 127.0.0.1;
-    yields its base URL, and stops it (flushing what is pending) on the way out."""
+    """`create_app(site, flusher)` on real uvicorn in a thread (`webserver.run_app`); yields
+    its base URL, and stops it (flushing what is pending) on the way out."""
     site = Site(load_config(root / "digest.toml"), secret)
-    app = create_app(site, Flusher(site, delay=0.0))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
-        sock.close()
+    with run_app(site, Flusher(site, delay=0.0)) as base:
+        yield base
 
 
 @pytest.fixture
