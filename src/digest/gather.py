@@ -178,7 +178,9 @@ def choose(
             continue
         taken |= _keys(item)
         kept.append(item)
-    kept.sort(key=when, reverse=True)
+    # Newest first; items of the same time by id, so the order never depends on which source
+    # answered first (two runs at once must agree).
+    kept.sort(key=lambda i: (when(i), i.article.id), reverse=True)
     # Left for later or lost, once each, and not when another source's copy is offered.
     waiting = _distinct(sorted(over_max, key=when, reverse=True), taken)
     dropped = _distinct(sorted(lapsed, key=when, reverse=True), taken)
