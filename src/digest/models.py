@@ -29,6 +29,14 @@ class Article:
     lead: tuple[str, ...] = ()
     image: str | None = None
     image_alt: str | None = None
+    image_width: int | None = None
+    image_height: int | None = None
+    """The image's own size in pixels, when the feed or page says (Outlook needs sizes)."""
+    site: str | None = None
+    """The publisher as it names itself (`og:site_name`, the feed's title, a file's `site`):
+    what the email shows as the story's source; `source` (the config's name) when unknown."""
+    section: str | None = None
+    """The source's `section` setting: the email groups stories by it, else by site."""
 
     def with_lead(self, lead: tuple[str, ...]) -> Article:
         return replace(self, lead=lead)
@@ -46,6 +54,8 @@ class Digest:
     articles: tuple[Article, ...]
     subject: str = ""
     preheader: str = ""
+    number: int | None = None
+    """The issue's number in its list (1 for the first issue sent), shown in the masthead."""
 
 
 @dataclass(frozen=True)

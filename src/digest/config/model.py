@@ -39,6 +39,10 @@ THEME_WORDS = {
     "view_in_browser": False,
     "date_long": False,
     "date_short": False,
+    "in_this_issue": False,
+    "issue_number": True,
+    "also": False,
+    "story_time": False,
 }
 """The theme's fixed words a list can set in `[lists.NAME.words]` (docs/templates.md), and
 whether each takes a count (then it is a string with `{count}`, or a table of plural forms)."""
@@ -72,6 +76,17 @@ class ComposeSettings:
     """Whether the issue links to its web version."""
     words: tuple[tuple[str, WordOverride], ...] = ()
     """The list's own theme words (`[lists.NAME.words]`), over its language's catalog."""
+    timezone: str = "UTC"
+    """Where story times are shown in (the list's zone)."""
+    address: str = ""
+    """The sender's postal address for the footer (CAN-SPAM asks it of commercial mail)."""
+    logo: str | None = None
+    """An https URL of the masthead's logo, shown `logo_width` pixels wide."""
+    logo_width: int = 160
+    logo_height: int | None = None
+    sections: bool = True
+    """Group stories under a heading per section (a source's `section`, else its site) when an
+    issue has more than one."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,8 @@ class SourceConfig:
     """An http(s) URL, or an absolute path (relative paths are resolved against the config)."""
     max_items: int | None = None
     full_text: FullText = "auto"
+    section: str | None = None
+    """The heading its stories go under in the email (else the site's own name)."""
 
     @property
     def is_remote(self) -> bool:
@@ -134,6 +151,12 @@ class ListConfig:
     message links to its web version ("view in browser")."""
     words: tuple[tuple[str, WordOverride], ...] = ()
     """`[lists.NAME.words]`: theme words that replace the language's (see `THEME_WORDS`)."""
+    address: str = ""
+    """The sender's postal address, shown in every footer (CAN-SPAM asks it of commercial mail)."""
+    logo: str | None = None
+    logo_width: int = 160
+    logo_height: int | None = None
+    sections: bool = True
 
     @property
     def zone(self) -> ZoneInfo:
@@ -153,6 +176,12 @@ class ListConfig:
             reason=self.reason,
             archive=self.archive,
             words=self.words,
+            timezone=self.timezone,
+            address=self.address,
+            logo=self.logo,
+            logo_width=self.logo_width,
+            logo_height=self.logo_height,
+            sections=self.sections,
         )
 
 
