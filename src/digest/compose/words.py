@@ -48,11 +48,16 @@ ENGLISH: dict[str, str | tuple[str, str]] = {
     # Babel date patterns (or one of full, long, medium, short: CLDR's for the language).
     "date_long": "EEEE d MMMM y",
     "date_short": "d MMM y",
+    "in_this_issue": "In this issue",
+    "issue_number": ("Issue {count}", "Issue {count}"),
+    "also": "Also",
+    # A story's time, in the list's zone: a Babel pattern, or a CLDR format name.
+    "story_time": "d MMM, HH:mm",
 }
 """Each theme word in English, a counted one as (singular, plural)."""
 assert set(ENGLISH) == set(THEME_WORDS)
 
-_CLDR_DATES = {"date_long": "full", "date_short": "medium"}
+_CLDR_DATES = {"date_long": "full", "date_short": "medium", "story_time": "short"}
 """A language with no catalog takes its dates in CLDR's formats (the English patterns above
 would put its words in English order)."""
 
