@@ -79,6 +79,39 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:-–—") + "…"
 
 
+UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uf900-\ufaff\uff66-\uff9f]"
+)
+"""A character of a script written without spaces between words (Thai, Lao, Myanmar, Khmer,
+kana and CJK ideographs)."""
+_ENDS_SENTENCE = re.compile(r"[.!?…。！？][\"'”’»)\]」』]*$")
+_CUT_MARK = re.compile(r"\s*[\[(]?(?:…|\.\.\.)[\])]?$")
+_FIRST_SENTENCE = re.compile(r"^.+?[.!?…。！？][\"'”’»)\]」』]*(?=\s|$)", re.S)
+
+
+def finish_teaser(text: str) -> str:
+    """A paragraph that stops mid-sentence (a feed's teaser cut at so many characters, "…era
+    and that s") ends at its last whole word with "…"; a finished sentence is left as it is,
+    and a feed's own "[…]" becomes that same "…"."""
+    text = text.rstrip()
+    marked = _CUT_MARK.search(text)
+    if marked:
+        text = text[: marked.start()].rstrip()
+    if not text or _ENDS_SENTENCE.search(text):
+        return text
+    space = text.rfind(" ")
+    if not marked and space > 0 and not UNSPACED.match(text[-1]):
+        text = text[:space]  # the last word may be a fragment: the feed cut it anywhere
+    return text.rstrip(" ,;:-–—") + "…"
+
+
+def first_sentence(text: str) -> str:
+    """Up to the first sentence end (or the whole text when there is none)."""
+    m = _FIRST_SENTENCE.match(text)
+    return m.group(0) if m else text
+
+
 TITLE_CHARS = 300
 """Longer titles are cut at a word (with "…"): a headline is a line, not a page."""
 

@@ -12,12 +12,12 @@ import jinja2
 
 from ..config import ComposeSettings
 from ..models import Article, Digest
-from ..text import TITLE_CHARS, line, shorten, visible
+from ..text import TITLE_CHARS, finish_teaser, first_sentence, line, shorten, visible
 from .personalise import WEB_URL, reader_slots, token
 from .templates import render_string
-from .words import Words, format_day, right_to_left, words_for
+from .words import Words, format_day, format_time, right_to_left, words_for
 
-__all__ = ["ArticleView", "TemplateContext", "build_context"]
+__all__ = ["ArticleView", "SectionView", "TemplateContext", "build_context"]
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,34 @@ class ArticleView:
     title: str
     url: str | None
     source: str
+    """The publisher as it names itself (og:site_name, the feed's title), else the source's
+    name from digest.toml."""
     author: str | None
     published: str | None
+    time: str | None
+    """When it was published, in the list's zone and language (`words.story_time`)."""
     lead: tuple[str, ...]
     image: str | None
     image_alt: str
+    image_width: int | None
+    image_height: int | None
+    """The size to show the image at: the column's width for a featured story, a thumbnail's
+    otherwise; the height when the image's own proportions are known (Outlook needs both)."""
+    featured: bool
+    """The top story with a picture wide enough to span the column."""
+    anchor: str
+    """`story-1`, `story-2`…: the id the contents list links to."""
+    section: str
+    """The heading it goes under: its source's `section`, else the source's name from
+    digest.toml (so a folder of your own files is one section, however many sites)."""
+
+
+@dataclass(frozen=True)
+class SectionView:
+    """Stories under one heading, in the issue's order."""
+
+    name: str
+    articles: tuple[ArticleView, ...]
 
 
 @dataclass(frozen=True)
@@ -66,10 +89,26 @@ class TemplateContext:
     """`rtl` for a right-to-left language (Hebrew, Arabic), else `ltr`."""
     align: str
     """Where lines start: `right` for a right-to-left language, else `left`."""
+    number: int | None
+    """The issue's number in its list, or None (a sample)."""
+    also_line: str
+    """The headlines after the top one ("Also: …"), or the top story's first sentence when it
+    is alone: the default preheader, so it never repeats the subject."""
+    sections: tuple[SectionView, ...]
+    """`articles` under their headings; one section without a name when the issue has only
+    one, or the list sets `sections = false`."""
+    address: tuple[str, ...]
+    """The sender's postal address, a line each (`[lists.NAME] address`)."""
+    logo: str | None
+    logo_width: int
+    logo_height: int | None
 
     def as_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
         d["articles"] = [asdict(a) for a in self.articles]
+        d["sections"] = [
+            {"name": s.name, "articles": [asdict(a) for a in s.articles]} for s in self.sections
+        ]
         return d
 
 
@@ -82,9 +121,12 @@ def build_context(
     *,
     marker: str,
 ) -> TemplateContext:
-    views = tuple(_view(a) for a in articles)
-    d = digest.date
     words = words_for(look)
+    sections = _sections(
+        tuple(_view(a, i, words, look.timezone) for i, a in enumerate(articles, 1)), look
+    )
+    views = tuple(v for s in sections for v in s.articles)
+    d = digest.date
     rtl = right_to_left(words)
     base = {
         "title": digest.title,
@@ -100,20 +142,27 @@ def build_context(
         "words": words,
         "dir": "rtl" if rtl else "ltr",
         "align": "right" if rtl else "left",
+        "number": digest.number,
+        "also_line": _also_line(views, words),
     }
 
-    def line(template: str, key: str) -> str:
+    def setting(template: str, key: str) -> str:
         """A digest.toml template (subject, preheader, reason) as one line of text."""
         return _one_line(render_string(env, template, base, f"lists.{look.list_name}.{key}"))
 
     return TemplateContext(
         **base,
-        subject=line(look.subject, "subject"),
-        preheader=line(look.preheader, "preheader"),
+        subject=setting(look.subject, "subject"),
+        preheader=setting(look.preheader, "preheader"),
         articles=views,
-        reason=line(look.reason, "reason"),
+        reason=setting(look.reason, "reason"),
         reader=reader_slots(marker),
         web_url=token(marker, WEB_URL) if look.archive else "",
+        sections=sections,
+        address=tuple(a for a in (line(x) for x in look.address.splitlines()) if a),
+        logo=look.logo,
+        logo_width=look.logo_width,
+        logo_height=look.logo_height,
     )
 
 
@@ -123,18 +172,57 @@ PARAGRAPH_CHARS = 2_000
 paragraph a paragraph (the lead's word budget cannot cut one huge word)."""
 
 
-def _view(a: Article) -> ArticleView:
+COLUMN_PX = 544
+"""The text column: 600 px less the card's 28 px each side."""
+THUMB_PX = 120
+FEATURE_MIN_PX = 400
+"""A top story's picture narrower than this is a thumbnail: stretched wider it would blur."""
+ALSO_CHARS = 150
+
+
+def _view(a: Article, index: int, words: Words, zone: str) -> ArticleView:
     title = _shown(a.title, TITLE_CHARS)
+    source = _shown(a.site or a.source, NAME_CHARS)
+    featured = bool(a.image) and index == 1 and (a.image_width or COLUMN_PX) >= FEATURE_MIN_PX
+    width = COLUMN_PX if featured else THUMB_PX
+    height = round(width * a.image_height / a.image_width) if a.image_width and a.image_height else None
+    lead = tuple(shorten(visible(p), PARAGRAPH_CHARS) for p in a.lead)
     return ArticleView(
         title=title,
         url=a.url,
-        source=_shown(a.source, NAME_CHARS),
+        source=source,
         author=_shown(a.author, NAME_CHARS) if a.author else None,
         published=a.published.isoformat() if a.published else None,
-        lead=tuple(shorten(visible(p), PARAGRAPH_CHARS) for p in a.lead),
+        time=format_time(words, a.published, zone) if a.published else None,
+        lead=lead[:-1] + (finish_teaser(lead[-1]),) if lead else (),
         image=a.image,
         image_alt=_shown(a.image_alt, TITLE_CHARS) if a.image_alt else title,
+        image_width=width if a.image else None,
+        image_height=height if a.image else None,
+        featured=featured,
+        anchor=f"story-{index}",
+        section=_shown(a.section or a.source, NAME_CHARS),
     )
+
+
+def _sections(views: tuple[ArticleView, ...], look: ComposeSettings) -> tuple[SectionView, ...]:
+    """Stories grouped by section, the sections in the order of their first story (so the
+    top story stays on top); one unnamed group when there is nothing to tell apart."""
+    groups: dict[str, list[ArticleView]] = {}
+    for v in views:
+        groups.setdefault(v.section, []).append(v)
+    if not look.sections or len(groups) < 2:
+        return (SectionView("", views),) if views else ()
+    return tuple(SectionView(name, tuple(vs)) for name, vs in groups.items())
+
+
+def _also_line(views: tuple[ArticleView, ...], words: Words) -> str:
+    """The other headlines, or the top story's opening: what the subject does not say."""
+    if len(views) > 1:
+        return shorten(f"{words.also}: " + " · ".join(v.title for v in views[1:]), ALSO_CHARS)
+    if views and views[0].lead:
+        return shorten(first_sentence(views[0].lead[0]), ALSO_CHARS)
+    return ""
 
 
 def _shown(text: str, limit: int) -> str:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -27,6 +28,7 @@ __all__ = [
     "Words",
     "catalog_languages",
     "format_day",
+    "format_time",
     "locale_of",
     "right_to_left",
     "words_for",
@@ -137,6 +139,11 @@ class Words:
 def format_day(words: Words, d: date, key: str) -> str:
     """`d` as the word `key` (date_long, date_short) says: a Babel pattern or format name."""
     return format_date(d, getattr(words, key), locale=words.locale)
+
+
+def format_time(words: Words, when: datetime, zone: str) -> str:
+    """A story's time in the list's zone, as the word `story_time` says."""
+    return format_datetime(when.astimezone(ZoneInfo(zone)), words.story_time, locale=words.locale)
 
 
 def right_to_left(words: Words) -> bool:

@@ -19,7 +19,7 @@ FULL_TEXT_MODES = ("auto", "always", "never")
 FullText = Literal["auto", "always", "never"]
 
 DEFAULT_SUBJECT = "{{ title }}: {{ top_title }}"
-DEFAULT_PREHEADER = "{{ count }} stories for {{ date_long }}, starting with {{ top_title }}"
+DEFAULT_PREHEADER = "{{ also_line }}"
 DEFAULT_REASON = "You are receiving this because you subscribed to {{ title }}."
 LEAD_PARAGRAPHS = 2
 LEAD_WORDS = 90
