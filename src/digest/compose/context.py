@@ -185,7 +185,8 @@ def _view(a: Article, index: int, words: Words, zone: str) -> ArticleView:
     source = _shown(a.site or a.source, NAME_CHARS)
     featured = bool(a.image) and index == 1 and (a.image_width or COLUMN_PX) >= FEATURE_MIN_PX
     width = COLUMN_PX if featured else THUMB_PX
-    height = round(width * a.image_height / a.image_width) if a.image_width and a.image_height else None
+    known = a.image_width and a.image_height
+    height = round(width * a.image_height / a.image_width) if known else None
     lead = tuple(shorten(visible(p), PARAGRAPH_CHARS) for p in a.lead)
     return ArticleView(
         title=title,
@@ -194,7 +195,7 @@ def _view(a: Article, index: int, words: Words, zone: str) -> ArticleView:
         author=_shown(a.author, NAME_CHARS) if a.author else None,
         published=a.published.isoformat() if a.published else None,
         time=format_time(words, a.published, zone) if a.published else None,
-        lead=lead[:-1] + (finish_teaser(lead[-1]),) if lead else (),
+        lead=(*lead[:-1], finish_teaser(lead[-1])) if lead else (),
         image=a.image,
         image_alt=_shown(a.image_alt, TITLE_CHARS) if a.image_alt else title,
         image_width=width if a.image else None,
