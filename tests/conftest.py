@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -64,3 +65,34 @@ def make_newsletter(tmp_path: Path) -> Path:
     (root / "subscribers" / "daily.csv").write_text("email,name,status\n", encoding="utf-8")
     (root / "digest.toml").write_text(CONFIG, encoding="utf-8")
     return root
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+"""How the browser tests start Debian's chromium: headless, offline, no first-run work."""
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium, which CI installs (.ci/run); None elsewhere without it."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and os.environ.get("CI"):
+        raise RuntimeError("CI must install Debian's chromium (see .ci/run) for the browser tests")
+    return found
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    """A headless chromium for a module's tests (Playwright's sync API)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
