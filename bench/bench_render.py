@@ -1,8 +1,11 @@
-"""Render cost of a digest at 5, 20 and 50 articles, and of filling per-reader parts.
+"""Render cost of a digest at 5, 20 and 50 articles, with and without pictures, and of filling
+per-reader parts.
 
     .venv/bin/python bench/bench_render.py [--readers 10000] [--repeat 5]
 
-Articles are realistic in size: a 70–90 word two-paragraph lead, a headline, a source, a URL.
+Articles are realistic in size: a 70–90 word two-paragraph lead, a headline, a site name, an
+author, a URL, from four sources (so the theme draws four section headings); with pictures,
+every story has one with its size (the top one wide, the others thumbnails).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ TEXT = (
 WORDS = TEXT.split()
 
 
-def make_articles(n: int, seed: int = 1) -> tuple[Article, ...]:
+def make_articles(n: int, seed: int = 1, pictures: bool = True) -> tuple[Article, ...]:
     rnd = random.Random(seed)
 
     def sentence(k: int) -> str:
@@ -42,11 +45,16 @@ def make_articles(n: int, seed: int = 1) -> tuple[Article, ...]:
         Article(
             id=f"a{i}",
             title=sentence(rnd.randint(8, 14))[:-1],
-            source=f"Example Source {i % 7}",
+            source=f"Example Source {i % 4}",
+            site=f"The Example Gazette {i % 4}",
             url=f"https://news.example.com/2026/11/24/{'-'.join(rnd.sample(WORDS, 6))}",
             published=datetime(2026, 11, 24, 6, tzinfo=UTC),
             author="A. Reporter",
             lead=(sentence(22) + " " + sentence(18), sentence(20) + " " + sentence(15)),
+            image=f"https://img.example.com/2026/11/24/photo-{i:04d}.jpg" if pictures else None,
+            image_alt=sentence(6)[:-1] if pictures else None,
+            image_width=1200 if pictures else None,
+            image_height=675 if pictures else None,
         )
         for i in range(n)
     )
@@ -75,6 +83,8 @@ def main() -> None:
     )
     for col in (
         "articles",
+        "pictures",
+        "renders",
         "render ms",
         "HTML KB",
         "text KB",
@@ -84,9 +94,15 @@ def main() -> None:
         "peak MB",
     ):
         table.add_column(col, justify="right")
-    for n in (int(s) for s in args.sizes.split(",")):
+    sizes = [int(s) for s in args.sizes.split(",")]
+    for n, pictures in ((n, p) for n in sizes for p in (False, True)):
         digest = Digest(
-            "daily", "daily-2026-11-24", date(2026, 11, 24), lst.title, make_articles(n)
+            "daily",
+            "daily-2026-11-24",
+            date(2026, 11, 24),
+            lst.title,
+            make_articles(n, pictures=pictures),
+            number=42,
         )
         times = []
         for _ in range(args.repeat):
@@ -105,6 +121,8 @@ def main() -> None:
         tracemalloc.stop()
         table.add_row(
             str(n) + (f" ({rendered.articles_omitted} cut)" if rendered.articles_omitted else ""),
+            "yes" if pictures else "no",
+            str(rendered.renders),
             f"{statistics.median(times) * 1000:.1f}",
             f"{rendered.size / 1000:.1f}",
             f"{len(rendered.text.encode()) / 1000:.1f}",

@@ -71,6 +71,9 @@ class Rendered:
     warnings: tuple[str, ...] = field(default=())
     marker: str = ""
     """The random marker of this render's per-reader slots (see `compose.personalise`)."""
+    renders: int = 1
+    """How many times the issue went through Jinja and MJML: 1, more only when it had to drop
+    stories to fit under the size limit."""
 
     @property
     def size(self) -> int:

@@ -46,7 +46,9 @@ def render(
     articles = digest.articles
     keep = len(articles)
     html, text, ctx = _render_with(env, folders, digest, look, articles, 0, marker)
+    renders = 1
     while _size(html) > size_limit and keep > 1:
+        renders += 1
         # Shrink in proportion to the overshoot, then by one, so a big digest needs few renders.
         over = _size(html) / size_limit
         keep = max(1, min(keep - 1, int(keep / over)))
@@ -72,6 +74,7 @@ def render(
         articles_omitted=len(articles) - keep,
         warnings=tuple(warnings),
         marker=marker,
+        renders=renders,
     )
 
 
