@@ -90,6 +90,17 @@ _SAMPLE_ARTICLES = (
         lead=("The first paragraph of a sample story.", "The second paragraph."),
         image="https://example.com/sample.jpg",
         image_alt="A sample picture",
+        image_width=1200,
+        image_height=675,
+        site="Sample Site",
+    ),
+    Article(
+        id="sample-3",
+        title="A sample story in another section, with a thumbnail",
+        source="Another source",
+        url="https://example.com/another",
+        image="https://example.com/thumb.jpg",
+        section="Another section",
     ),
     Article(id="sample-2", title="A sample story with no link, author or picture", source="S"),
 )
@@ -100,7 +111,8 @@ def check_templates(look: ComposeSettings, user_templates: Path | None) -> None:
 
     Compiles `digest.mjml.j2` and `digest.txt.j2` (the user's before the theme) and the
     subject, preheader and reason of digest.toml, then renders a sample issue twice (a full
-    story and a bare one with a note about left-out stories, then the bare one alone) through
+    story with a wide picture, one with a thumbnail in another section and a bare one, with a
+    note about left-out stories; then the bare one alone) through
     Jinja and MRML, so a misspelt name or an unclosed tag shows with its file and line in
     milliseconds, not after every feed was fetched.
     """
@@ -116,9 +128,10 @@ def check_templates(look: ComposeSettings, user_templates: Path | None) -> None:
         date=date(2026, 1, 5),
         title="Sample title",
         articles=_SAMPLE_ARTICLES,
+        number=1,
     )
     try:
-        for articles, omitted in ((_SAMPLE_ARTICLES, 3), (_SAMPLE_ARTICLES[1:], 0)):
+        for articles, omitted in ((_SAMPLE_ARTICLES, 3), (_SAMPLE_ARTICLES[2:], 0)):
             _render_with(env, folders, sample, look, articles, omitted, new_marker())
     except TemplateError as exc:
         hint = f"{exc.hint} " if exc.hint else ""
