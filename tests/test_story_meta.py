@@ -342,6 +342,16 @@ def test_a_bad_front_matter_size_is_left_out_with_a_warning_naming_the_file(
     assert str(f) in said and "image_width = 'wide'" in said and "image_height = 0" in said
 
 
+def test_a_front_matter_image_of_one_pixel_is_no_image(tmp_path: Path) -> None:
+    f = tmp_path / "pool.md"
+    f.write_text(
+        "---\ntitle: Pool\nimage: https://h.example.org/p.gif\nimage_width: 1\n"
+        f"image_height: 1\nimage_alt: Pixel\n---\n\n{LONG}\n",
+        encoding="utf-8",
+    )
+    assert image_of(read_article(f, "Own")) == (None, None, None, None)
+
+
 def test_an_html_file_gives_its_og_image_and_site(tmp_path: Path) -> None:
     f = tmp_path / "saved.html"
     f.write_text(page(OG), encoding="utf-8")
@@ -392,6 +402,20 @@ def test_feed_items_carry_the_feed_title_as_site_and_their_section(tmp_path: Pat
         "Own story": (None, "From us"),
     }
     assert image_of(got["Story 1"])[:3] == ("https://h.example.org/t.jpg", 320, 180)
+
+
+def test_json_feed_items_carry_the_feeds_title_as_site(tmp_path: Path) -> None:
+    item = {
+        "id": "1",
+        "url": "https://j.example.org/1",
+        "title": "One",
+        "content_text": LONG,
+        "date_published": (NOW - timedelta(hours=1)).isoformat(),
+    }
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": "J\u2028Site", "items": [item]}
+    (tmp_path / "feed.json").write_text(json.dumps(feed), encoding="utf-8")
+    [article] = run(make_config(tmp_path, [{"name": "J", "feed": str(tmp_path / "feed.json")}]))
+    assert article.site == "J Site"
 
 
 def test_a_feed_without_a_title_gives_no_site(tmp_path: Path) -> None:
