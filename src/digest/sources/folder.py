@@ -157,8 +157,9 @@ def _article(
     published = _as_datetime(meta.get("date"), path)
     width, height = _size(meta, "image_width", path), _size(meta, "image_height", path)
     image = str(meta["image"]) if meta.get("image") else None
+    alt = line(str(meta["image_alt"])) if meta.get("image_alt") else None
     if image is None or 1 in (width, height):  # none, or a counter's pixel: no image at all
-        image = width = height = None
+        image = width = height = alt = None
     return Article(
         # Keyed by the URL the file names, else by its folder and name (`identity`).
         id=item_id(item_key(url=str(url) if url else None, file=f"{path.parent.name}/{path.name}")),
@@ -169,9 +170,7 @@ def _article(
         author=str(meta["author"]) if meta.get("author") else None,
         paragraphs=paragraphs,
         image=image,
-        image_alt=(line(str(meta["image_alt"])) or None)
-        if image and meta.get("image_alt")
-        else None,
+        image_alt=alt or None,
         image_width=width,
         image_height=height,
         site=site_line(str(meta["site"])) if meta.get("site") else None,
