@@ -176,4 +176,47 @@ def test_a_version_1_database_is_upgraded_and_keeps_its_ledger(tmp_path: Path) -
         assert s.sent.last_sent("daily") == NOW
         assert s.sends.issue_ids("daily") == []
     conn = sqlite3.connect(tmp_path / STATE_FILE)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+
+
+def test_a_version_3_page_cache_keeps_its_pages_and_learns_image_sizes(tmp_path: Path) -> None:
+    """Pages cached before version 4 load (no alt, no size, no site); new pages keep them."""
+    from digest.state import CachedPage
+    from digest.state.schema import MIGRATIONS
+
+    conn = sqlite3.connect(tmp_path / STATE_FILE)
+    for version in (1, 2, 3):
+        conn.executescript(MIGRATIONS[version])
+    conn.execute(
+        "INSERT INTO pages (url, fetched_at, title, paragraphs, image) VALUES (?, ?, ?, ?, ?)",
+        ("https://ex.com/old", NOW.isoformat(), "Old", '["Old text."]', "https://ex.com/o.jpg"),
+    )
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    with State.open(tmp_path) as s:
+        old = s.pages.get("https://ex.com/old")
+        assert old is not None
+        assert (old.paragraphs, old.image) == (("Old text.",), "https://ex.com/o.jpg")
+        assert (old.image_alt, old.image_width, old.image_height, old.site) == (None,) * 4
+        s.pages.put(
+            CachedPage(
+                "https://ex.com/new",
+                NOW,
+                "New",
+                ("New text.",),
+                "https://ex.com/n.jpg",
+                image_alt="A red barn",
+                image_width=1200,
+                image_height=630,
+                site="The Planet",
+            )
+        )
+        new = s.pages.get("https://ex.com/new")
+    assert new is not None
+    assert (new.image_alt, new.image_width, new.image_height, new.site) == (
+        "A red barn",
+        1200,
+        630,
+        "The Planet",
+    )

@@ -96,6 +96,9 @@ class Entry:
     paragraphs: tuple[str, ...] = ()
     image: str | None = None
     image_alt: str | None = None
+    image_width: int | None = None
+    image_height: int | None = None
+    """Added later: an entry cached by an older version has neither, and loads without."""
 
     def to_json(self) -> dict[str, Any]:
         d = self.__dict__.copy()
@@ -164,6 +167,11 @@ class PageText:
     title: str | None
     paragraphs: tuple[str, ...]
     image: str | None = None
+    image_alt: str | None = None
+    image_width: int | None = None
+    image_height: int | None = None
+    site: str | None = None
+    """The page's `og:site_name`."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ __all__ = [
     "parse_iso",
     "parse_since",
     "shorten",
+    "site_line",
     "visible",
     "word_count",
 ]
@@ -119,6 +120,18 @@ TITLE_CHARS = 300
 def title_line(text: str) -> str:
     """A title, author or name as shown: one visible line of at most `TITLE_CHARS`."""
     return shorten(line(text), TITLE_CHARS)
+
+
+SITE_CHARS = 100
+"""A publisher's name is a few words; longer is a tagline or a feed title used as an ad."""
+
+
+def site_line(text: object) -> str | None:
+    """A site's own name as shown beside its story (`og:site_name`, a feed's title): one
+    visible line of at most `SITE_CHARS`, or None when there is no text."""
+    if not isinstance(text, str):
+        return None
+    return shorten(line(text), SITE_CHARS) or None
 
 
 def control_character(text: str, *, breaks: bool = False) -> str | None:

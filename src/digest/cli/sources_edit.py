@@ -15,11 +15,11 @@ import click
 from ..config import Config, SourceConfig
 from ..config.edit import SourceEntry, add_sources, conflict, remove_source
 from ..config.model import SOURCE_NAME_CHARS
-from ..config.values import web_url
+from ..config.values import SECTION_CHARS, web_url
 from ..errors import DigestError, SourceError
 from ..sources.feeds import ParsedFeed, parse_feed
 from ..sources.fetch import Fetched, Fetcher, FetchLimits, human_size
-from ..text import control_character, shorten, title_line
+from ..text import control_character, line, shorten, title_line
 from ..urls import redact
 from .common import CONTEXT, config_option, get_config
 from .sources import _count, _kind, _short, sources
@@ -158,6 +158,22 @@ def _name_option(name: str | None) -> str | None:
     return name
 
 
+def _section_option(section: str | None) -> str | None:
+    """`--section`, checked as digest.toml checks `section`: one visible line, not too long."""
+    if section is None:
+        return None
+    if (bad := control_character(section)) is not None:
+        raise click.BadParameter(f"holds a control character ({bad})", param_hint="--section")
+    section = line(section)
+    if not section:
+        raise click.BadParameter("is empty", param_hint="--section")
+    if len(section) > SECTION_CHARS:
+        raise click.BadParameter(
+            f"is longer than {SECTION_CHARS} characters", param_hint="--section"
+        )
+    return section
+
+
 def _refuse_conflict(config: Config, name: str | None, location: str) -> None:
     problem = conflict(config, name, location)
     if problem:
@@ -179,6 +195,11 @@ def _refuse_conflict(config: Config, name: str | None, location: str) -> None:
     help="Take at most this many of its items per issue.",
 )
 @click.option(
+    "--section",
+    metavar="NAME",
+    help="The heading its stories go under in the email (default: the site's own name).",
+)
+@click.option(
     "--no-check",
     is_flag=True,
     help="Write it without reading it first (the name is then --name, or made from the URL).",
@@ -190,6 +211,7 @@ def add(
     target: str,
     name: str | None,
     max_items: int | None,
+    section: str | None,
     no_check: bool,
     as_json: bool,
 ) -> None:
@@ -206,10 +228,12 @@ def add(
     Examples:
       digest sources add https://example.org/
       digest sources add https://example.org/feed.xml --name "Example" --max-items 5
+      digest sources add https://example.org/feed.xml --section "Local news"
       digest sources add feeds/saved.xml
     """
     config = get_config(ctx)
     name = _name_option(name)
+    section = _section_option(section)
     file: Path | None = None
     if target.lower().startswith(("http://", "https://")):
         if not web_url(target):
@@ -240,7 +264,7 @@ def add(
     written = feed if file is None or (found and found.page) else _written_path(file, config)
     if name is None and found and found.parsed.title:
         name = shorten(title_line(found.parsed.title), SOURCE_NAME_CHARS)
-    entry = SourceEntry(feed=written, name=name, max_items=max_items)
+    entry = SourceEntry(feed=written, name=name, max_items=max_items, section=section)
     _old, new = add_sources(config.path, [entry])
     source = new.sources[-1]
     _report_added(config, source, found, as_json)
@@ -255,6 +279,7 @@ def _report_added(
             "kind": _kind(source),
             "location": redact(source.location),
             "max_items": source.max_items,
+            "section": source.section,
             "config": str(config.path),
             "checked": found is not None,
         }

@@ -58,6 +58,7 @@ class SourceEntry:
     name: str | None = None
     max_items: int | None = None
     full_text: str | None = None
+    section: str | None = None
 
     def values(self) -> dict[str, Any]:
         """The keys to write, in the order the docs show them."""
@@ -67,6 +68,7 @@ class SourceEntry:
             ("folder", self.folder),
             ("max_items", self.max_items),
             ("full_text", self.full_text),
+            ("section", self.section),
         )
         return {k: v for k, v in pairs if v is not None}
 

@@ -41,7 +41,10 @@ from .values import (
     base_url,
     did_you_mean,
     key_text,
+    logo_url,
     only_keys,
+    postal_address,
+    section,
     sender,
     source_location,
 )
@@ -134,7 +137,7 @@ def _list_keys(r: Reader, lists_raw: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _parse_source(r: Reader, s: dict[str, Any], key: str, root: Path) -> SourceConfig:
-    only_keys(r, s, key, {"name", "feed", "folder", "max_items", "full_text"})
+    only_keys(r, s, key, {"name", "feed", "folder", "max_items", "full_text", "section"})
     if ("feed" in s) == ("folder" in s):
         r.fail(key, "needs exactly one of `feed` or `folder`", 'e.g. feed = "https://…/rss"')
     kind: Literal["feed", "folder"] = "feed" if "feed" in s else "folder"
@@ -154,6 +157,7 @@ def _parse_source(r: Reader, s: dict[str, Any], key: str, root: Path) -> SourceC
         location=location,
         max_items=max_items,
         full_text=full_text,  # type: ignore[arg-type]
+        section=section(r, s, f"{key}.section"),
     )
 
 
@@ -172,6 +176,7 @@ _LIST_KEYS |= {"subject", "preheader", "reason", "backend", "reply_to", "min_art
 _LIST_KEYS |= {"grace_hours", "archive"}
 _LIST_KEYS |= {"hold_over_hours"}
 _LIST_KEYS |= {"words"}
+_LIST_KEYS |= {"address", "logo", "logo_width", "logo_height", "sections"}
 
 
 def _schedule_problem(text: str) -> str | None:
@@ -242,6 +247,11 @@ def _parse_list(
         grace_hours=r.integer(t, f"{k}.grace_hours", default=6),
         archive=r.boolean(t, f"{k}.archive", default=True),
         words=_parse_words(r, t, f"{k}.words", language),
+        address=postal_address(r, t, f"{k}.address"),
+        logo=logo_url(r, t, f"{k}.logo"),
+        logo_width=r.integer(t, f"{k}.logo_width", default=160),
+        logo_height=r.integer(t, f"{k}.logo_height", default=None),
+        sections=r.boolean(t, f"{k}.sections", default=True),
     )
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 
 from ..errors import ConfigError
-from ..text import control_character
+from ..text import control_character, line
 from ..urls import http_url, redact
 
 # The largest sane values: beyond them a setting is a typo (or an overflow waiting to happen).
@@ -36,7 +36,13 @@ _LIMITS = {
     "concurrency": (1, 32, ""),
     "asm_group_id": (1, 2**31 - 1, ""),
     "timeout": (1, 600, " seconds"),
+    "logo_width": (1, 600, " pixels (the email is 600 wide)"),
+    "logo_height": (1, 600, " pixels"),
 }
+SECTION_CHARS = 60
+"""A section's heading is a few words above its stories."""
+ADDRESS_CHARS = 300
+"""A postal address is a few short lines."""
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 LANGUAGE = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
 SEND_AT = re.compile(r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$", re.ASCII)
@@ -62,6 +68,58 @@ def base_url(r: Reader, newsletter: dict[str, Any]) -> str:
     if not web_url(url) or "@" in urlsplit(url).netloc or any(c in url for c in "?#"):
         r.fail(key, f"{redact(url)!r} is not a web address digest can link to", hint)
     return url.rstrip("/")
+
+
+_LOGO_HINT = 'an https URL of an image, e.g. "https://example.com/logo.png"'
+
+
+def logo_url(r: Reader, t: dict[str, Any], key: str) -> str | None:
+    """The masthead's logo: an image every mail client loads, so https only, and with no
+    user name or password in it (the address shows in every reader's mail)."""
+    url = r.string(t, key, default=None, hint=_LOGO_HINT)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if not web_url(url) or parts.scheme != "https" or "@" in parts.netloc:
+        r.fail(key, f"{redact(url)!r} is not an https address of an image", _LOGO_HINT)
+    return url
+
+
+def section(r: Reader, t: dict[str, Any], key: str) -> str | None:
+    """A source's section: the heading its stories go under, so one visible line."""
+    hint = f'one line of at most {SECTION_CHARS} characters, e.g. "Local news"'
+    value = r.string(t, key, default=None, hint=hint)
+    if value is None:
+        return None
+    value = line(value)
+    if not value:
+        r.fail(key, "holds no visible text", hint)
+    if len(value) > SECTION_CHARS:
+        r.fail(key, f"is {len(value)} characters long", hint)
+    return value
+
+
+def postal_address(r: Reader, t: dict[str, Any], key: str) -> str:
+    """The sender's postal address for every footer: a few lines (line breaks kept, each line
+    trimmed), no other control characters, at most `ADDRESS_CHARS`."""
+    hint = (
+        f"the postal address, at most {ADDRESS_CHARS} characters; lines may be broken, e.g. "
+        '"Example News, 1 Main St, Springfield, IL 62701, USA"'
+    )
+    value = r.string(t, key, default="", breaks=True, hint=hint)
+    if not value:
+        return ""
+    if "\t" in value:
+        r.fail(key, "holds a tab (U+0009)", hint)
+    value = value.replace("\r\n", "\n")
+    if "\r" in value:
+        r.fail(key, "holds a carriage return (U+000D) that ends no line", hint)
+    address = "\n".join(part for part in (line(p) for p in value.split("\n")) if part)
+    if not address:
+        r.fail(key, "holds no visible text", hint)
+    if len(address) > ADDRESS_CHARS:
+        r.fail(key, f"is {len(address)} characters long", hint)
+    return address
 
 
 def web_url(url: str) -> bool:

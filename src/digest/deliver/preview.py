@@ -37,6 +37,8 @@ class PreviewResult:
     """Stories earlier issues left out, now past `hold_over_hours`: lost for good."""
     reader: str = ""
     """Whom the preview is addressed to."""
+    number: int | None = None
+    """The issue's number, as the next send would have it."""
 
     @property
     def held_until(self) -> datetime | None:
@@ -59,6 +61,7 @@ class PreviewResult:
             "carried_over": self.carried,
             "dropped": self.dropped,
             "warnings": list(self.warnings),
+            "number": self.number,
         }
 
 
@@ -128,4 +131,5 @@ def write_preview(
         carried=issue.carried,
         dropped=issue.dropped,
         reader=reader.email,
+        number=issue.digest.number,
     )

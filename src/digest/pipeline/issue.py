@@ -240,9 +240,11 @@ def build_issue(
     since: datetime | None = None,
     progress: Progress | None = None,
     day: date | None = None,
+    ledger_id: str | None = None,
 ) -> Issue:
     """Gather, summarise and render the next issue of `lst`. Records nothing. `day` is the
-    issue's local date (a scheduled send caught up after midnight is still that day's)."""
+    issue's local date (a scheduled send caught up after midnight is still that day's);
+    `ledger_id` the id a send records it under, when not the day's own (`--new-issue`)."""
     check_templates(lst.compose, config.templates_dir)  # a template typo before any fetch
     now = now or datetime.now(UTC)
     found = gather(config, lst, now=now, since=since, progress=progress)
@@ -252,12 +254,14 @@ def build_issue(
             f"no new articles for list {lst.name!r} (sources: {names})",
             "Add article files or feeds to digest.toml, or widen the window with --since.",
         )
+    this = issue_id(lst, now, day)
     digest = Digest(
         list_name=lst.name,
-        issue_id=issue_id(lst, now, day),
+        issue_id=this,
         date=day or now.astimezone(lst.zone).date(),
         title=lst.title,
         articles=found.articles,
+        number=_number(config, lst, ledger_id or this, now),
     )
     rendered = render(digest, lst.compose, config.templates_dir)
     return Issue(
@@ -268,6 +272,14 @@ def build_issue(
         carried=sum(a.id in found.carried for a in found.articles[: rendered.articles_included]),
         dropped=found.dropped,
     )
+
+
+def _number(config: Config, lst: ListConfig, this: str, now: datetime) -> int:
+    """The issue's number: one more than the list's earlier issues that reached a reader
+    (the send ledger says). A rerun or resend of the same day's issue keeps its number, and a
+    preview shows the number the next send would have."""
+    with open_state(config.state_dir) as state:
+        return 1 + state.sends.issues_sent(lst.name, now, but=this)
 
 
 def _left_out(found: Gathered, rendered: Rendered) -> tuple[Held, ...]:

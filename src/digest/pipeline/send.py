@@ -101,7 +101,7 @@ def _send(
     frozen = state.sends.get(lst.name, issue)
     if frozen is None:
         SubscriberList(lst.subscribers).extra_columns()  # a missing list file: say so first
-        built = _build(config, lst, now, request.since, request.day)
+        built = _build(config, lst, now, request.since, request.day, issue)
         if isinstance(built, str):
             return SendReport(lst.name, None, backend, built)
         letter = letter_for(built, lst, config, now, issue)
@@ -186,11 +186,16 @@ def _pick_issue(state: State, lst: ListConfig, base: str, new_issue: bool) -> st
 
 
 def _build(
-    config: Config, lst: ListConfig, now: datetime, since: datetime | None, day: date | None
+    config: Config,
+    lst: ListConfig,
+    now: datetime,
+    since: datetime | None,
+    day: date | None,
+    ledger_id: str,
 ) -> Issue | str:
     """The issue, or a line saying why there is nothing new to send."""
     try:
-        issue = build_issue(config, lst, now=now, since=since, day=day)
+        issue = build_issue(config, lst, now=now, since=since, day=day, ledger_id=ledger_id)
     except NoArticlesError:
         return f"nothing new to send for list {lst.name!r}: no new articles"
     # issue.problems were said as the sources were read (a warning once per change of health)

@@ -45,6 +45,8 @@ class RawItem:
     text: FeedText
     image: str | None = None
     image_alt: str | None = None
+    image_width: int | None = None
+    image_height: int | None = None
 
 
 def clean_title(title: Any) -> str | None:
@@ -94,6 +96,8 @@ def collect(
                 paragraphs=paragraphs,
                 image=raw.image,
                 image_alt=raw.image_alt,
+                image_width=raw.image_width,
+                image_height=raw.image_height,
             )
         )
     problems = []

@@ -18,13 +18,16 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
-from ..text import clean, norm, parse_iso, word_count
+from ..text import clean, norm, parse_iso, site_line, word_count
+from ..text import line as one_line
+from .sanitise import is_tracking_image, pixel_size
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,12 @@ class Extracted:
     author: str | None = None
     image: str | None = None
     description: str | None = None
+    image_alt: str | None = None
+    image_width: int | None = None
+    image_height: int | None = None
+    """The image's own size from its `og:image:width` and `og:image:height`, when given."""
+    site: str | None = None
+    """The publisher's name for itself (`og:site_name`)."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,7 @@ def extract_html(html: str | bytes, url: str | None = None) -> Extracted:
         url=doc.url or url,
         published=_published(tree) or parse_iso(doc.date),
         author=doc.author or None,
-        image=doc.image or None,
+        **_page_meta(tree, doc.image),
         description=description,
     )
 
@@ -376,3 +385,63 @@ def _published(tree: HtmlElement) -> datetime | None:
                 if dt:
                     return dt
     return None
+
+
+@dataclass
+class _OgImage:
+    """One `og:image` of a page with the structured properties that follow it."""
+
+    urls: list[str]
+    width: str | None = None
+    height: str | None = None
+    alt: str | None = None
+
+
+def _og_images(tree: HtmlElement) -> list[_OgImage]:
+    """The page's `og:image`s in order. Open Graph writes an image's `:width`, `:height` and
+    `:alt` after its `og:image` (or `:url`), so each belongs to the image before it."""
+    images: list[_OgImage] = []
+    for meta in tree.xpath("//meta[@property or @name]"):
+        key = (meta.get("property") or meta.get("name") or "").strip().lower()
+        value = (meta.get("content") or "").strip()
+        if not key.startswith("og:image") or not value:
+            continue
+        part = key.removeprefix("og:image").removeprefix(":")
+        if part in ("", "url") or not images:
+            images.append(_OgImage([value]))
+        elif part == "secure_url":
+            images[-1].urls.append(value)
+        elif part in ("width", "height", "alt") and getattr(images[-1], part) is None:
+            setattr(images[-1], part, value)
+    return images
+
+
+def _meta_content(tree: HtmlElement, *keys: str) -> str | None:
+    """The first non-empty `content` of a meta tag named (property or name) one of `keys`."""
+    for meta in tree.xpath("//meta[@property or @name]"):
+        key = (meta.get("property") or meta.get("name") or "").strip().lower()
+        if key in keys and (meta.get("content") or "").strip():
+            return str(meta.get("content"))
+    return None
+
+
+def _page_meta(tree: HtmlElement, image: str | None) -> dict[str, Any]:
+    """The page's image (trafilatura's pick) with the size and alt text its Open Graph tags
+    give it, and the site's own name. An image declared 1x1, or served by a counter, is a
+    tracking pixel and no image."""
+    width = height = alt = None
+    if image:
+        og = next((i for i in _og_images(tree) if image.strip() in i.urls), None)
+        if og is not None:
+            width, height, alt = og.width, og.height, og.alt
+        else:
+            alt = _meta_content(tree, "twitter:image:alt")
+        if is_tracking_image(image, width, height):
+            image = width = height = alt = None
+    return {
+        "image": image or None,
+        "image_alt": (one_line(alt) or None) if alt else None,
+        "image_width": pixel_size(width),
+        "image_height": pixel_size(height),
+        "site": site_line(_meta_content(tree, "og:site_name")),
+    }

@@ -14,6 +14,7 @@ import re
 import time
 import zlib
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
@@ -26,7 +27,7 @@ from ..urls import http_url
 from .entries import ParsedFeed, RawItem, clean_title, collect
 from .fetch import human_size
 from .jsonfeed import parse_json_feed
-from .sanitise import FeedText, feed_text, is_tracking_image, plain_paragraphs
+from .sanitise import FeedText, feed_text, is_tracking_image, pixel_size, plain_paragraphs
 
 __all__ = ["ParsedFeed", "find_feed_links", "parse_feed"]
 
@@ -234,12 +235,7 @@ def _from_feedparser(e: Any, feed_url: str) -> RawItem:
         text = FeedText(plain_paragraphs(best_html))
     else:
         text = feed_text(best_html, base)
-    image = text.image
-    image_alt = text.image_alt
-    for m in [*e.get("media_content", []), *e.get("media_thumbnail", [])]:
-        pixel = is_tracking_image(m.get("url"), m.get("width"), m.get("height"))
-        if not image and m.get("medium", "image") == "image" and not pixel:
-            image = http_url(m.get("url"), base)
+    image = _entry_image(e, text, base)
     published = _entry_date(e)
     return RawItem(
         guid=e.get("id") or None,
@@ -248,9 +244,49 @@ def _from_feedparser(e: Any, feed_url: str) -> RawItem:
         published=published,
         author=_author_name(e),
         text=text,
-        image=image,
-        image_alt=image_alt,
+        image=image.image,
+        image_alt=image.image_alt,
+        image_width=image.image_width,
+        image_height=image.image_height,
     )
+
+
+def _entry_image(e: Any, text: FeedText, base: str) -> FeedText:
+    """The entry's image with what is known of it: the first `<img>` of its HTML, else its
+    `media:content` or `media:thumbnail`, else an image enclosure (RSS `<enclosure>`, Atom
+    `rel="enclosure"`). A size the chosen tag leaves out is taken from another place that
+    names the same image (an `<img>` without sizes, repeated as a sized `media:content`)."""
+    media, pixels = [], set()
+    for m in [*e.get("media_content", []), *e.get("media_thumbnail", [])]:
+        url = http_url(m.get("url"), base)
+        if is_tracking_image(m.get("url"), m.get("width"), m.get("height")):
+            pixels.add(url)  # the same URL in the HTML is that pixel too
+        elif _is_image(m.get("medium"), m.get("type")):
+            width, height = pixel_size(m.get("width")), pixel_size(m.get("height"))
+            media.append(FeedText((), url, image_width=width, image_height=height))
+    enclosures = [
+        FeedText((), http_url(m.get("href"), base))
+        for m in e.get("enclosures", [])
+        if str(m.get("type") or "").lower().startswith("image/")
+        and not is_tracking_image(m.get("href"))
+    ]
+    found = [c for c in [text, *media, *enclosures] if c.image and c.image not in pixels]
+    if not found:
+        return FeedText(())
+    best = found[0]
+    if not (best.image_width and best.image_height):
+        same = (c for c in found if c.image == best.image and c.image_width and c.image_height)
+        sized = next(same, best)
+        best = replace(best, image_width=sized.image_width, image_height=sized.image_height)
+    return best
+
+
+def _is_image(medium: object, mime: object) -> bool:
+    """A media element that is a picture: `medium="image"`, or no medium and an image type
+    (or none); a video's `media:content` is not one."""
+    if medium:
+        return str(medium).lower() == "image"
+    return not mime or str(mime).lower().startswith("image/")
 
 
 def _author_name(e: Mapping[str, Any]) -> str | None:

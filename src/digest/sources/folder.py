@@ -18,10 +18,11 @@ import yaml
 
 from ..errors import SourceError
 from ..models import Article
-from ..text import as_utc, paragraphs, parse_iso, title_line, word_count
+from ..text import as_utc, line, paragraphs, parse_iso, site_line, title_line, word_count
 from .extract import extract_html
 from .fetch import human_size
 from .identity import item_id, item_key
+from .sanitise import MAX_IMAGE_PIXELS, pixel_size
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,10 @@ def _from_html(raw: bytes, path: Path, source: str) -> Article:
         "date": page.published,
         "author": page.author,
         "image": page.image,
+        "image_alt": page.image_alt,
+        "image_width": page.image_width,
+        "image_height": page.image_height,
+        "site": page.site,
     }
     title = page.title or path.stem.replace("-", " ").capitalize()
     return _article(path, source, title=title, paragraphs=page.paragraphs, meta=meta)
@@ -150,6 +155,11 @@ def _article(
 ) -> Article:
     url = meta.get("url") or None
     published = _as_datetime(meta.get("date"), path)
+    width, height = _size(meta, "image_width", path), _size(meta, "image_height", path)
+    image = str(meta["image"]) if meta.get("image") else None
+    alt = line(str(meta["image_alt"])) if meta.get("image_alt") else None
+    if image is None or 1 in (width, height):  # none, or a counter's pixel: no image at all
+        image = width = height = alt = None
     return Article(
         # Keyed by the URL the file names, else by its folder and name (`identity`).
         id=item_id(item_key(url=str(url) if url else None, file=f"{path.parent.name}/{path.name}")),
@@ -159,9 +169,28 @@ def _article(
         published=published,
         author=str(meta["author"]) if meta.get("author") else None,
         paragraphs=paragraphs,
-        image=str(meta["image"]) if meta.get("image") else None,
-        image_alt=str(meta["image_alt"]) if meta.get("image_alt") else None,
+        image=image,
+        image_alt=alt or None,
+        image_width=width,
+        image_height=height,
+        site=site_line(str(meta["site"])) if meta.get("site") else None,
     )
+
+
+def _size(meta: dict[str, Any], key: str, path: Path) -> int | None:
+    """An image size from the front matter: whole pixels from 1 to 10000. Another value is
+    left out with a warning (the article stays; the email then sizes the image itself)."""
+    value = meta.get(key)
+    size = pixel_size(value)
+    if value is not None and size is None:
+        log.warning(
+            "%s: %s = %r is not a size in pixels; left out (a whole number from 1 to %d)",
+            path,
+            key,
+            value,
+            MAX_IMAGE_PIXELS,
+        )
+    return size
 
 
 def _as_datetime(value: Any, path: Path) -> datetime:

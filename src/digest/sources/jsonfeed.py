@@ -73,6 +73,8 @@ def _from_json_item(item: Mapping[str, Any], feed_url: str, feed_author: str | N
         text.image,
     )
     guid = item.get("id")
+    # JSON Feed gives no sizes or alt text; the content's own `<img>` of the same image does.
+    same = image is not None and image == text.image
     return RawItem(
         guid=str(guid) if guid not in (None, "") else None,
         title=clean_title(item.get("title")),
@@ -81,5 +83,7 @@ def _from_json_item(item: Mapping[str, Any], feed_url: str, feed_author: str | N
         author=_json_author(item) or feed_author,
         text=text,
         image=image,
-        image_alt=text.image_alt if image and image == text.image else None,
+        image_alt=text.image_alt if same else None,
+        image_width=text.image_width if same else None,
+        image_height=text.image_height if same else None,
     )

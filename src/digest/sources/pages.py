@@ -102,6 +102,10 @@ def article_from_html(html: bytes | str, url: str | None, source: str) -> Articl
         author=page.author,
         paragraphs=page.paragraphs,
         image=page.image,
+        image_alt=page.image_alt,
+        image_width=page.image_width,
+        image_height=page.image_height,
+        site=page.site,
     )
 
 
@@ -160,6 +164,24 @@ class PageReader:
             if reason is not None:
                 return reason
             page = await asyncio.to_thread(extract_html, r.body, r.final_url)
-            cached = CachedPage(canonical, self.now, page.title, page.paragraphs, page.image)
+            cached = CachedPage(
+                canonical,
+                self.now,
+                page.title,
+                page.paragraphs,
+                page.image,
+                image_alt=page.image_alt,
+                image_width=page.image_width,
+                image_height=page.image_height,
+                site=page.site,
+            )
             self.cache.put(cached)
-        return PageText(cached.title, cached.paragraphs, cached.image)
+        return PageText(
+            cached.title,
+            cached.paragraphs,
+            cached.image,
+            image_alt=cached.image_alt,
+            image_width=cached.image_width,
+            image_height=cached.image_height,
+            site=cached.site,
+        )

@@ -20,12 +20,14 @@ from ..errors import DigestError, SourceError
 from ..models import Article, Entry, Item, SourceHealth, SourceRead
 from ..state.cache import FeedCache
 from ..state.health import HealthLog
+from ..text import site_line
 from ..urls import canonical_url, http_url
 from .feeds import parse_feed
 from .fetch import Fetcher, human_size
 from .folder import read_folder
 from .health import entries_health, failed_health
 from .remote import FeedResult, LinkedFeed, fetch_feed
+from .sanitise import pixel_size
 
 __all__ = ["Progress", "Reading", "read_sources"]
 
@@ -95,7 +97,7 @@ async def _read_folder(source: SourceConfig, run: Reading) -> SourceRead:
         return _failed(run, source, exc.message, line=exc.message)
     # Files may name any "url" or "image" (a saved page's og:image too); only http(s) URLs
     # may reach an email's links and images.
-    articles = [replace(a, url=http_url(a.url), image=http_url(a.image)) for a in articles]
+    articles = [_checked(a, source) for a in articles]
     articles.sort(key=lambda a: a.published or _EPOCH, reverse=True)
     health = SourceHealth(
         name=source.name,
@@ -111,6 +113,14 @@ async def _read_folder(source: SourceConfig, run: Reading) -> SourceRead:
     run.health.record(health)
     items = tuple(Item(a, canonical_url(a.url), source, True) for a in articles)
     return SourceRead(source, items, (), health)
+
+
+def _checked(a: Article, source: SourceConfig) -> Article:
+    """A folder's article with only http(s) links and images, and its source's section; an
+    image that is not kept takes its size and alt text with it."""
+    image = http_url(a.image)
+    kept = {} if image else {"image_alt": None, "image_width": None, "image_height": None}
+    return replace(a, url=http_url(a.url), image=image, section=source.section, **kept)
 
 
 def _read_file(source: SourceConfig, run: Reading) -> SourceRead:
@@ -129,7 +139,8 @@ def _read_file(source: SourceConfig, run: Reading) -> SourceRead:
     if len(body) > cap:
         return _failed(run, source, f"the file is over the {human_size(cap)} cap; not read")
     parsed = parse_feed(body, url=source.location, max_bytes=cap)
-    return _from_entries(run, source, FeedResult(parsed.entries, parsed.problems, "file", True))
+    result = FeedResult(parsed.entries, parsed.problems, "file", True, parsed.title)
+    return _from_entries(run, source, result)
 
 
 async def _read_remote(source: SourceConfig, run: Reading) -> SourceRead:
@@ -158,12 +169,16 @@ def _from_entries(
         result.ok,
         run.now,
     )
-    items = tuple(Item(_article(e, source), e.canonical_url, source, False) for e in result.entries)
+    site = site_line(result.title)
+    items = tuple(
+        Item(_article(e, source, site), e.canonical_url, source, False) for e in result.entries
+    )
     lines = tuple(f"{source.label}: {p}" for p in result.problems)
     return SourceRead(source, items, lines, health)
 
 
-def _article(e: Entry, source: SourceConfig) -> Article:
+def _article(e: Entry, source: SourceConfig, site: str | None) -> Article:
+    image = http_url(e.image)
     return Article(
         id=e.id,
         title=e.title,
@@ -173,6 +188,10 @@ def _article(e: Entry, source: SourceConfig) -> Article:
         published=e.published,
         author=e.author,
         paragraphs=e.paragraphs,
-        image=http_url(e.image),
-        image_alt=e.image_alt,
+        image=image,
+        image_alt=e.image_alt if image else None,
+        image_width=pixel_size(e.image_width) if image else None,
+        image_height=pixel_size(e.image_height) if image else None,
+        site=site,
+        section=source.section,
     )

@@ -22,6 +22,8 @@ class FeedResult:
     problems: tuple[str, ...]
     status: str
     ok: bool
+    title: str | None = None
+    """The feed's own title (its site's name), from the answer or the cache."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ async def fetch_feed(
         source_url=source_url or url,
     )
     if r.not_modified and cached:
-        return FeedResult(cached.entries, cached.problems, "304", True)
+        return FeedResult(cached.entries, cached.problems, "304", True, cached.title)
     if r.error or not r.ok:
         return _failed(f"{r.error or f'HTTP {r.status}'}; {fetch_hint(r)}", cached)
     body_hash = hashlib.sha256(r.body).hexdigest()
@@ -110,7 +112,7 @@ async def fetch_feed(
             entries=parsed.entries,
         )
     )
-    return FeedResult(parsed.entries, parsed.problems, str(r.status), True)
+    return FeedResult(parsed.entries, parsed.problems, str(r.status), True, parsed.title)
 
 
 def _failed(reason: str, cached: CachedFeed | None) -> FeedResult:
@@ -118,5 +120,5 @@ def _failed(reason: str, cached: CachedFeed | None) -> FeedResult:
     if cached and cached.entries:
         when = cached.fetched_at.strftime("%Y-%m-%d %H:%M UTC")
         reason += f" (using the {len(cached.entries)} entries fetched {when})"
-        return FeedResult(cached.entries, (reason,), "error", False)
+        return FeedResult(cached.entries, (reason,), "error", False, cached.title)
     return FeedResult((), (reason,), "error", False)

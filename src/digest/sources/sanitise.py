@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import nh3
 
-from ..text import clean, paragraphs
+from ..text import clean, line, paragraphs
 from ..urls import http_url
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "feed_text",
     "inline_text",
     "is_tracking_image",
+    "pixel_size",
     "plain_paragraphs",
     "sanitise_html",
 ]
@@ -127,11 +128,34 @@ _BLOCKS = frozenset(
 
 @dataclass(frozen=True)
 class FeedText:
-    """What is left of an entry's HTML: paragraphs of plain text and its first real image."""
+    """What is left of an entry's HTML: paragraphs of plain text and its first real image,
+    with the size and alt text its tag gave."""
 
     paragraphs: tuple[str, ...]
     image: str | None = None
     image_alt: str | None = None
+    image_width: int | None = None
+    image_height: int | None = None
+
+
+MAX_IMAGE_PIXELS = 10_000
+_PIXELS = re.compile(r"^\s*(\d{1,6})(?:\.0+)?\s*(?:px)?\s*$", re.IGNORECASE | re.ASCII)
+
+
+def pixel_size(value: object) -> int | None:
+    """An image's width or height as a feed or page writes it ("600", "600px", 600), when it
+    is a whole number of pixels from 1 to `MAX_IMAGE_PIXELS`; else None (a percentage, "auto",
+    a typo or a joke is no size the email can reserve)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        n = value
+    else:
+        m = _PIXELS.match(str(value)) if isinstance(value, str | float) else None
+        if m is None:
+            return None
+        n = int(m.group(1))
+    return n if 1 <= n <= MAX_IMAGE_PIXELS else None
 
 
 def _is_tracking_pixel(tag: str) -> bool:
@@ -173,16 +197,25 @@ _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _ALT = re.compile(r'\balt="([^"]*)"', re.IGNORECASE)
 
 
-def _first_image(cleaned: str, base_url: str | None) -> tuple[str | None, str | None]:
+def _first_image(cleaned: str, base_url: str | None) -> FeedText:
+    """The first image that is not a tracking pixel, with its alt text and the width and
+    height its tag declares (nh3 has quoted every attribute, so a pattern reads them)."""
     for m in _IMG.finditer(cleaned):
         tag = m.group(0)
         if _is_tracking_pixel(tag):
             continue
-        url = http_url(html_lib.unescape(dict(_ATTR.findall(tag)).get("src", "")), base_url)
+        attrs = {k.lower(): html_lib.unescape(v) for k, v in _ATTR.findall(tag)}
+        url = http_url(attrs.get("src", ""), base_url)
         if url:
             alt = _ALT.search(tag)
-            return url, (html_lib.unescape(alt.group(1)).strip() or None) if alt else None
-    return None, None
+            return FeedText(
+                (),
+                url,
+                image_alt=(line(html_lib.unescape(alt.group(1))) or None) if alt else None,
+                image_width=pixel_size(attrs.get("width")),
+                image_height=pixel_size(attrs.get("height")),
+            )
+    return FeedText(())
 
 
 def feed_text(html: str, base_url: str | None = None) -> FeedText:
@@ -191,13 +224,13 @@ def feed_text(html: str, base_url: str | None = None) -> FeedText:
     A block element or two line breaks in a row end a paragraph; one line break is a space.
     """
     cleaned = _TEXT_CLEANER.clean(html)
-    image, alt = _first_image(cleaned, base_url)
+    image = _first_image(cleaned, base_url)
     text = _BR.sub("\n", _BLOCK_TAG.sub("\n\n", cleaned))
     text = html_lib.unescape(_TAG.sub("", text))
     # Only spaces and tabs make a line blank here: a line holding a no-break space (`&nbsp;`
     # between two `<br>`) stays inside its paragraph, as it always has.
     found = tuple(p for p in (clean(b) for b in _BLANK_LINE.split(text)) if p)
-    return FeedText(found, image, alt)
+    return replace(image, paragraphs=found)
 
 
 def plain_paragraphs(text: str) -> tuple[str, ...]:

@@ -45,6 +45,10 @@ class CachedPage:
     title: str | None
     paragraphs: tuple[str, ...]
     image: str | None
+    image_alt: str | None = None
+    image_width: int | None = None
+    image_height: int | None = None
+    site: str | None = None
 
 
 class FeedCache:
@@ -88,14 +92,26 @@ class PageCache:
 
     def get(self, url: str) -> CachedPage | None:
         row = self.db.conn.execute(
-            "SELECT url, fetched_at, title, paragraphs, image FROM pages WHERE url = ?", (url,)
+            "SELECT url, fetched_at, title, paragraphs, image, image_alt, image_width, "
+            "image_height, site FROM pages WHERE url = ?",
+            (url,),
         ).fetchone()
-        if row is None or not _texts(row[2], row[4]):
+        if row is None or not _texts(row[2], row[4], row[5], row[8]):
             return None
         fetched_at, paragraphs = parse_stamp(row[1]), _strings(row[3])
         if fetched_at is None or paragraphs is None:
             return None
-        return CachedPage(row[0], fetched_at, row[2], paragraphs, row[4])
+        return CachedPage(
+            row[0],
+            fetched_at,
+            row[2],
+            paragraphs,
+            row[4],
+            image_alt=row[5],
+            image_width=_size(row[6]),
+            image_height=_size(row[7]),
+            site=row[8],
+        )
 
     def put(self, page: CachedPage) -> None:
         """Store a page, and forget pages older than `PAGE_CACHE_DAYS`."""
@@ -103,14 +119,18 @@ class PageCache:
         with self.db.tx() as c:
             c.execute("DELETE FROM pages WHERE fetched_at < ?", (cutoff,))
             c.execute(
-                "INSERT OR REPLACE INTO pages (url, fetched_at, title, paragraphs, image) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO pages (url, fetched_at, title, paragraphs, image, "
+                "image_alt, image_width, image_height, site) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     page.url,
                     stamp(page.fetched_at),
                     page.title,
                     json.dumps(list(page.paragraphs), ensure_ascii=False),
                     page.image,
+                    page.image_alt,
+                    page.image_width,
+                    page.image_height,
+                    page.site,
                 ),
             )
 
@@ -138,6 +158,11 @@ def _feed(row: Sequence[Any]) -> CachedFeed | None:
         problems=problems,
         entries=entries,
     )
+
+
+def _size(value: object) -> int | None:
+    """A stored image size: a whole number of pixels, else (NULL, a hand edit) none."""
+    return value if isinstance(value, int) and 1 <= value <= 10_000 else None
 
 
 def _texts(*values: object) -> bool:

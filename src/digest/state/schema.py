@@ -115,5 +115,14 @@ CREATE INDEX status_changes_pending ON status_changes (list, applied_at);
 CREATE INDEX status_changes_by_reader ON status_changes (list, reader);
 """
 
-MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
+# Version 4: what an article page says of its image and its site (the email's thumbnail and
+# source line), kept with the page's text. Pages cached before have NULLs: no alt, no size.
+_SCHEMA_V4 = """
+ALTER TABLE pages ADD COLUMN image_alt TEXT;
+ALTER TABLE pages ADD COLUMN image_width INTEGER;
+ALTER TABLE pages ADD COLUMN image_height INTEGER;
+ALTER TABLE pages ADD COLUMN site TEXT;
+"""
+
+MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -166,6 +166,19 @@ class SendLedger:
         )
         return [r[0] for r in rows]
 
+    def issues_sent(self, list_name: str, before: datetime, *, but: str = "") -> int:
+        """How many of the list's issues started before `before` reached at least one reader
+        (`but`, the issue being built, apart): the next issue's number is one more. Sandbox
+        sends reach nobody and do not count."""
+        row = self.db.conn.execute(
+            "SELECT count(DISTINCT s.issue_id) FROM sends s JOIN deliveries d "
+            "ON d.list = s.list AND d.issue_id = s.issue_id AND d.status = 'sent' "
+            "WHERE s.list = ? AND s.issue_id != ? AND s.started_at < ? "
+            "AND instr(s.issue_id, '-sandbox') = 0",
+            (list_name, but, stamp(before)),
+        ).fetchone()
+        return int(row[0])
+
     # Readers.
 
     def interrupted(self, list_name: str, issue_id: str, now: datetime) -> int:

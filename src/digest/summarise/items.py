@@ -115,10 +115,28 @@ class _Leads:
             self.problems.append(line)
             self.unread[item.source.label] = self.unread.get(item.source.label, 0) + 1
             return article
+        article = _with_page_meta(article, page)
         if not page.paragraphs:
             return article
-        image = item.article.image or http_url(page.image, item.article.url)
-        full = summarise(replace(item.article, paragraphs=page.paragraphs, image=image), s)
+        full = summarise(replace(article, paragraphs=page.paragraphs), s)
         if full.lead and (mode == "always" or word_count(full.lead) > word_count(article.lead)):
             return full
         return article
+
+
+def _with_page_meta(article: Article, page: PageText) -> Article:
+    """What the fetched page adds whichever text gives the lead: its image (`og:image`, with
+    its size and alt text) when the feed had none, and its site's name when the feed gave
+    none (the feed's own title comes first)."""
+    if page.site and not article.site:
+        article = replace(article, site=page.site)
+    image = http_url(page.image, article.url)
+    if article.image or not image:
+        return article
+    return replace(
+        article,
+        image=image,
+        image_alt=page.image_alt,
+        image_width=page.image_width,
+        image_height=page.image_height,
+    )
