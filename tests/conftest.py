@@ -32,7 +32,6 @@ timezone = "Europe/London"
 language = "en"
 subscribers = "subscribers/daily.csv"
 subject = "{{ title }}, {{ date_short }}: {{ top_title }}"
-preheader = "{{ count }} stories today, starting with {{ top_title }}"
 """
 
 

@@ -514,3 +514,19 @@ def test_a_remote_feeds_title_survives_a_304(tmp_path: Path, httpserver: HTTPSer
         assert state.feeds.get(httpserver.url_for("/feed.xml")) is not None
     assert [a.site for a in run(config)] == ["Harbour Gazette"]
     assert len(httpserver.log) == 2 and httpserver.log[1][1].status_code == 304
+
+
+def test_a_text_export_s_site_prefix_names_the_site(tmp_path: Path) -> None:
+    """ "Hebrew News – Headline" then the bare headline: the title is the headline and the
+    prefix the site, so the email does not show the folder's name as the story's source."""
+    f = tmp_path / "export.txt"
+    f.write_text(
+        "Hebrew News – NATO plans a permanent presence in the east\n\nby time news\n\n"
+        "NATO plans a permanent presence in the east\n\n" + LONG + "\n",
+        encoding="utf-8",
+    )
+    a = read_article(f, "My folder")
+    assert (a.title, a.site) == ("NATO plans a permanent presence in the east", "Hebrew News")
+    plain = tmp_path / "plain.txt"
+    plain.write_text("A headline of our own making here\n\n" + LONG + "\n", encoding="utf-8")
+    assert read_article(plain, "My folder").site is None

@@ -201,3 +201,21 @@ def test_sources_add_refuses_a_bad_section(tmp_path: Path, section: str, problem
     assert result.exit_code == 2
     assert "--section" in result.output and problem in result.output
     assert path.read_text(encoding="utf-8") == CONFIG
+
+
+def test_story_time_word_must_be_a_date_time_pattern(tmp_path) -> None:
+    """`story_time` formats a date and a time: a bad pattern is named at load, not at send."""
+    from conftest import make_newsletter
+
+    from digest.config import load_config
+    from digest.errors import ConfigError
+
+    root = make_newsletter(tmp_path)
+    toml = root / "digest.toml"
+    base = toml.read_text()
+    toml.write_text(base + '\n[lists.daily.words]\nstory_time = "HH:mm, d MMM"\n')
+    assert dict(load_config(toml).get_list("daily").words)["story_time"] == "HH:mm, d MMM"
+    toml.write_text(base + '\n[lists.daily.words]\nstory_time = "d MMMMMMM, HH:mm"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(toml)
+    assert "story_time" in str(err.value)

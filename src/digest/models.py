@@ -36,7 +36,7 @@ class Article:
     """The publisher as it names itself (`og:site_name`, the feed's title, a file's `site`):
     what the email shows as the story's source; `source` (the config's name) when unknown."""
     section: str | None = None
-    """The source's `section` setting: the email groups stories by it, else by site."""
+    """The source's `section` setting: the email groups stories by it, else by source."""
 
     def with_lead(self, lead: tuple[str, ...]) -> Article:
         return replace(self, lead=lead)

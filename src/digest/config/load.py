@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -269,8 +269,8 @@ def _parse_words(
             counted = THEME_WORDS[word]
             hint = "a string with {count}, or a table of plural forms" if counted else None
             out.append((word, r.string({word: value}, key, hint=hint)))
-            if word in ("date_long", "date_short"):
-                _check_date_pattern(r, key, value, language)
+            if word in ("date_long", "date_short", "story_time"):
+                _check_date_pattern(r, key, value, language, with_time=word == "story_time")
             continue
         for form in value:
             if form not in PLURAL_CATEGORIES:
@@ -282,12 +282,19 @@ def _parse_words(
     return tuple(out)
 
 
-def _check_date_pattern(r: Reader, key: str, pattern: str, language: str) -> None:
-    """A date word formats a date with Babel (a pattern with a time field cannot)."""
+def _check_date_pattern(
+    r: Reader, key: str, pattern: str, language: str, *, with_time: bool = False
+) -> None:
+    """A date word formats a date with Babel (a pattern with a time field cannot); a time
+    word (`story_time`) a date and time."""
+    locale = babel.Locale.parse(language, sep="-")
     try:
-        babel.dates.format_date(
-            date(2026, 1, 5), pattern, locale=babel.Locale.parse(language, sep="-")
-        )
+        if with_time:
+            babel.dates.format_datetime(
+                datetime(2026, 1, 5, 7, 30, tzinfo=UTC), pattern, locale=locale
+            )
+        else:
+            babel.dates.format_date(date(2026, 1, 5), pattern, locale=locale)
     except (ValueError, AttributeError, KeyError, TypeError):
         r.fail(
             key,

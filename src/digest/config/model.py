@@ -85,7 +85,7 @@ class ComposeSettings:
     logo_width: int = 160
     logo_height: int | None = None
     sections: bool = True
-    """Group stories under a heading per section (a source's `section`, else its site) when an
+    """Group stories under a heading per section (a source's `section`, else its name) when an
     issue has more than one."""
 
 

@@ -92,17 +92,24 @@ def _from_txt(text: str, path: Path, source: str) -> Article:
     paras = paragraphs(text)
     if not paras:
         raise SourceError(f"{path}: the file is empty", "Add the article's text, or remove it.")
-    return _article(path, source, title=_own_title(paras), paragraphs=paras[1:], meta={})
+    title, site = _own_title(paras)
+    meta = {"site": site} if site else {}
+    return _article(path, source, title=title, paragraphs=paras[1:], meta=meta)
 
 
-def _own_title(paras: tuple[str, ...]) -> str:
+_SITE_SEPARATORS = " \t–—-|:·•"
+
+
+def _own_title(paras: tuple[str, ...]) -> tuple[str, str | None]:
     """Site exports prefix the headline ("Site News – Headline") and repeat it bare below;
-    when an early paragraph is the first line's tail, that bare headline is the title."""
+    when an early paragraph is the first line's tail, that bare headline is the title and
+    the prefix, without its separator, the site's name."""
     first = paras[0]
     for p in paras[1:4]:
         if len(p) < len(first) and first.endswith(p) and word_count(p) >= 3:
-            return p
-    return first
+            site = first[: -len(p)].strip(_SITE_SEPARATORS)
+            return p, site if 0 < word_count(site) <= 6 else None
+    return first, None
 
 
 def _from_markdown(text: str, path: Path, source: str) -> Article:
