@@ -76,6 +76,17 @@ def test_bold_news_lead_is_kept_over_the_quote_after_it() -> None:
     )
 
 
+def test_a_line_that_is_all_link_text_is_not_the_lead() -> None:
+    lead = lead_of("link_cta.html")
+    assert lead[0].startswith("The Riverside public library opened a games room")
+    assert all("Click here" not in p for p in lead)
+
+
+def test_a_paragraph_with_some_linked_names_is_still_body_text() -> None:
+    page = extract_html((PAGES / "link_cta.html").read_text(encoding="utf-8"))
+    assert any(p.startswith("Ana Ruiz of the Friends of the Library said") for p in page.paragraphs)
+
+
 @pytest.mark.parametrize(
     "text",
     [
