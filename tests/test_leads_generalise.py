@@ -76,6 +76,12 @@ def test_bold_news_lead_is_kept_over_the_quote_after_it() -> None:
     )
 
 
+def test_bold_lead_sharing_a_sentence_with_the_summary_is_kept_over_a_bold_promotion() -> None:
+    lead = lead_of("bold_lead.html")
+    assert lead[0].startswith("The harbour ferry will run every hour through the night")
+    assert all("briefing" not in p for p in lead)
+
+
 def test_a_line_that_is_all_link_text_is_not_the_lead() -> None:
     lead = lead_of("link_cta.html")
     assert lead[0].startswith("The Riverside public library opened a games room")

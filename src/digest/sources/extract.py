@@ -54,6 +54,8 @@ class _Block:
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _TERMINAL = ".!?…"
 _TRUNCATED = re.compile(r"(?:\.\.\.|…)\s*$")
+MIN_SENTENCE_WORDS = 8
+"""A sentence of the page's summary this long, found in a bold block, marks the news lead."""
 
 
 def extract_html(html: str | bytes, url: str | None = None) -> Extracted:
@@ -208,13 +210,14 @@ def _after_headline(blocks: list[_Block], title: str) -> list[_Block]:
 
 def _body_start(blocks: list[_Block], description: str | None = None) -> list[_Block]:
     """Drop the bold blocks above the first plain paragraph: kickers, promotions, and a dek
-    set in bold are the page's furniture; the body is in plain text. A bold block that is the
-    page's own summary (its description, or that and more) is the article's first paragraph
-    set in bold, and stays."""
-    summary = norm(description or "")
+    set in bold are the page's furniture; the body is in plain text. A bold block that holds
+    the page's own summary (its description), or a whole sentence of it, is the article's first
+    paragraph set in bold, and stays."""
+    summary = [norm(s) for s in _summary_sentences(description or "")]
 
     def lead_in_bold(b: _Block) -> bool:
-        return len(summary) >= 40 and summary.rstrip(".…") in norm(b.text)
+        text = norm(b.text)
+        return any(s in text for s in summary)
 
     for i, b in enumerate(blocks):
         if b.kind == "head":
@@ -222,6 +225,19 @@ def _body_start(blocks: list[_Block], description: str | None = None) -> list[_B
         if not b.bold:
             return [x for x in blocks[:i] if not x.bold or lead_in_bold(x)] + blocks[i:]
     return blocks
+
+
+_SENTENCE_GAP = re.compile(r"(?<=[.!?…])\s+")
+
+
+def _summary_sentences(description: str) -> list[str]:
+    """The description whole and each of its sentences of eight words or more, when at least
+    40 characters long: texts that, found again in a bold block, show it is the news lead and
+    not a promotion (whose words the page's summary does not repeat)."""
+    parts = [description] + [
+        s for s in _SENTENCE_GAP.split(description) if word_count(s) >= MIN_SENTENCE_WORDS
+    ]
+    return [p for p in parts if len(norm(p)) >= 40]
 
 
 # -- links ------------------------------------------------------------------------------------
