@@ -82,6 +82,13 @@ def test_bold_lead_sharing_a_sentence_with_the_summary_is_kept_over_a_bold_promo
     assert all("briefing" not in p for p in lead)
 
 
+def test_a_pull_quote_above_the_story_is_not_the_lead_but_later_quotes_stay() -> None:
+    page = extract_html((PAGES / "pullquote_above.html").read_text(encoding="utf-8"))
+    lead = pick_lead(page.paragraphs, page.title or "")
+    assert lead[0].startswith("The regional transport board approved on Wednesday")
+    assert any(p.startswith("“It is the single most useful thing") for p in page.paragraphs)
+
+
 def test_a_line_that_is_all_link_text_is_not_the_lead() -> None:
     lead = lead_of("link_cta.html")
     assert lead[0].startswith("The Riverside public library opened a games room")

@@ -102,6 +102,7 @@ def extract_html(html: str | bytes, url: str | None = None) -> Extracted:
 
 _BLOCKS = frozenset({"p", "head", "quote", "item", "li", "blockquote", "pre", "code", "dd", "dt"})
 _BOLD = frozenset({"b", "strong"})
+_QUOTES = frozenset({"quote", "blockquote"})
 _BREAKS = frozenset({"lb", "br"})
 _BLOCK_LEVEL = (
     _BLOCKS
@@ -130,7 +131,7 @@ def _blocks(body: etree._Element) -> list[_Block]:
             if not isinstance(el.tag, str):
                 pass
             elif el.tag in _BLOCKS or el.tag in _HEADINGS:
-                kind = "head" if el.tag == "head" or el.tag in _HEADINGS else "p"
+                kind = _kind(el.tag)
                 add(kind, el, "")
             elif el.tag not in _BREAKS:
                 walk(el)
@@ -139,6 +140,13 @@ def _blocks(body: etree._Element) -> list[_Block]:
 
     walk(body)
     return out
+
+
+def _kind(tag: str) -> str:
+    """A block's kind: "head" for a heading, "quote" for a quotation set apart, else "p"."""
+    if tag == "head" or tag in _HEADINGS:
+        return "head"
+    return "quote" if tag in _QUOTES else "p"
 
 
 def _lines(el: etree._Element | None, text: str) -> list[str]:
@@ -209,21 +217,25 @@ def _after_headline(blocks: list[_Block], title: str) -> list[_Block]:
 
 
 def _body_start(blocks: list[_Block], description: str | None = None) -> list[_Block]:
-    """Drop the bold blocks above the first plain paragraph: kickers, promotions, and a dek
-    set in bold are the page's furniture; the body is in plain text. A bold block that holds
-    the page's own summary (its description), or a whole sentence of it, is the article's first
-    paragraph set in bold, and stays."""
+    """Drop the bold blocks and quotations above the first plain paragraph: kickers,
+    promotions, a dek set in bold, a pull quote or an embedded post set above the story are the
+    page's furniture; the body begins in plain text. A bold block that holds the page's own
+    summary (its description), or a whole sentence of it, is the article's first paragraph set
+    in bold, and stays."""
     summary = [norm(s) for s in _summary_sentences(description or "")]
 
     def lead_in_bold(b: _Block) -> bool:
         text = norm(b.text)
         return any(s in text for s in summary)
 
+    def furniture(b: _Block) -> bool:
+        return b.kind == "quote" or (b.bold and not lead_in_bold(b))
+
     for i, b in enumerate(blocks):
         if b.kind == "head":
             continue
-        if not b.bold:
-            return [x for x in blocks[:i] if not x.bold or lead_in_bold(x)] + blocks[i:]
+        if not b.bold and b.kind != "quote":
+            return [x for x in blocks[:i] if not furniture(x)] + blocks[i:]
     return blocks
 
 
