@@ -89,6 +89,12 @@ def test_a_pull_quote_above_the_story_is_not_the_lead_but_later_quotes_stay() ->
     assert any(p.startswith("“It is the single most useful thing") for p in page.paragraphs)
 
 
+def test_a_caption_closed_by_a_credit_in_brackets_is_not_the_lead() -> None:
+    lead = lead_of("caption_credit.html")
+    assert lead[0].startswith("The disused paper mill on the east bank will reopen")
+    assert all("Karin Holm" not in p for p in lead)
+
+
 def test_a_line_that_is_all_link_text_is_not_the_lead() -> None:
     lead = lead_of("link_cta.html")
     assert lead[0].startswith("The Riverside public library opened a games room")
@@ -107,9 +113,11 @@ def test_a_paragraph_with_some_linked_names_is_still_body_text() -> None:
         "Topics: climate | energy | oil prices | electric cars | Europe | policy",
         "To order presentation-ready copies for your colleagues, clients or customers, "
         "visit https://reprints.example.com.",
+        "Volunteers sort donated coats in the church hall on Saturday morning before the sale. "
+        "[Photo: Karin Holm / Northside Courier]",
     ],
 )
-def test_lists_and_web_addresses_are_not_prose(text: str) -> None:
+def test_lists_web_addresses_and_credited_captions_are_not_prose(text: str) -> None:
     assert not is_prose(text)
 
 
@@ -117,6 +125,13 @@ def test_a_sentence_with_commas_is_still_prose() -> None:
     assert is_prose(
         "The mayor, the police chief, two council members and a judge met on Monday, "
         "officials said."
+    )
+
+
+def test_a_sentence_with_brackets_is_still_prose() -> None:
+    assert is_prose(
+        "The club (founded in 1921) will move into the mill next summer, its chairman said "
+        "(in a letter to members)."
     )
 
 
