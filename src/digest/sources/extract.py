@@ -272,7 +272,8 @@ def _without_navigation(paragraphs: list[str], tree: HtmlElement) -> list[str]:
 def _link_shares(tree: HtmlElement) -> dict[str, float]:
     """Each line of the page's body (split at line breaks and block elements, as `_lines`
     splits them) by its normalised text, with the share of its letters that lie in a link.
-    A line repeated on the page keeps its first share."""
+    A line repeated on the page keeps its first share. The walk keeps its own stack rather
+    than recursing: how deep a page nests is not ours to bound."""
     texts: list[list[str]] = [[]]
     linked: list[int] = [0]
 
@@ -285,22 +286,25 @@ def _link_shares(tree: HtmlElement) -> dict[str, float]:
             texts[-1].append(text)
             linked[-1] += _letters(text) if in_link else 0
 
-    def walk(node: etree._Element, in_link: bool) -> None:
-        add(node.text, in_link)
-        for child in node:
-            if not isinstance(child.tag, str) or child.tag in _SKIP:
-                pass
-            elif child.tag in _BREAKS or child.tag in _BLOCK_LEVEL:
-                new_line()
-                walk(child, in_link)
-                new_line()
-            else:
-                walk(child, in_link or child.tag == "a")
-            add(child.tail, in_link)
-
     body = tree.find(".//body")
-    if body is not None:
-        walk(body, False)
+    # (element, inside a link, whether this entry is the element's tail)
+    todo: list[tuple[etree._Element, bool, bool]] = [] if body is None else [(body, False, False)]
+    while todo:
+        el, in_link, is_tail = todo.pop()
+        block = el.tag in _BREAKS or el.tag in _BLOCK_LEVEL
+        if is_tail:
+            if block:
+                new_line()
+            add(el.tail, in_link)
+            continue
+        if not isinstance(el.tag, str) or el.tag in _SKIP:
+            continue
+        inner = in_link or el.tag == "a"
+        if block:
+            new_line()
+        add(el.text, inner)
+        for child in reversed(el):
+            todo.extend(((child, inner, True), (child, inner, False)))
     shares: dict[str, float] = {}
     for parts, n in zip(texts, linked, strict=True):
         text = "".join(parts)
