@@ -76,6 +76,36 @@ def test_bold_news_lead_is_kept_over_the_quote_after_it() -> None:
     )
 
 
+def test_bold_lead_sharing_a_sentence_with_the_summary_is_kept_over_a_bold_promotion() -> None:
+    lead = lead_of("bold_lead.html")
+    assert lead[0].startswith("The harbour ferry will run every hour through the night")
+    assert all("briefing" not in p for p in lead)
+
+
+def test_a_pull_quote_above_the_story_is_not_the_lead_but_later_quotes_stay() -> None:
+    page = extract_html((PAGES / "pullquote_above.html").read_text(encoding="utf-8"))
+    lead = pick_lead(page.paragraphs, page.title or "")
+    assert lead[0].startswith("The regional transport board approved on Wednesday")
+    assert any(p.startswith("“It is the single most useful thing") for p in page.paragraphs)
+
+
+def test_a_caption_closed_by_a_credit_in_brackets_is_not_the_lead() -> None:
+    lead = lead_of("caption_credit.html")
+    assert lead[0].startswith("The disused paper mill on the east bank will reopen")
+    assert all("Karin Holm" not in p for p in lead)
+
+
+def test_a_line_that_is_all_link_text_is_not_the_lead() -> None:
+    lead = lead_of("link_cta.html")
+    assert lead[0].startswith("The Riverside public library opened a games room")
+    assert all("Click here" not in p for p in lead)
+
+
+def test_a_paragraph_with_some_linked_names_is_still_body_text() -> None:
+    page = extract_html((PAGES / "link_cta.html").read_text(encoding="utf-8"))
+    assert any(p.startswith("Ana Ruiz of the Friends of the Library said") for p in page.paragraphs)
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -83,9 +113,11 @@ def test_bold_news_lead_is_kept_over_the_quote_after_it() -> None:
         "Topics: climate | energy | oil prices | electric cars | Europe | policy",
         "To order presentation-ready copies for your colleagues, clients or customers, "
         "visit https://reprints.example.com.",
+        "Volunteers sort donated coats in the church hall on Saturday morning before the sale. "
+        "[Photo: Karin Holm / Northside Courier]",
     ],
 )
-def test_lists_and_web_addresses_are_not_prose(text: str) -> None:
+def test_lists_web_addresses_and_credited_captions_are_not_prose(text: str) -> None:
     assert not is_prose(text)
 
 
@@ -93,6 +125,13 @@ def test_a_sentence_with_commas_is_still_prose() -> None:
     assert is_prose(
         "The mayor, the police chief, two council members and a judge met on Monday, "
         "officials said."
+    )
+
+
+def test_a_sentence_with_brackets_is_still_prose() -> None:
+    assert is_prose(
+        "The club (founded in 1921) will move into the mill next summer, its chairman said "
+        "(in a letter to members)."
     )
 
 

@@ -41,6 +41,11 @@ _CJK_END = re.compile(r"(?<=[。！？])[」』”’）)]*\s*(?=\S)")
 _URL = re.compile(r"(?<![\"'=(<])(?:https?://|www\.)\S+", re.IGNORECASE)
 """A web address written out as text (not quoted in markup, nor in brackets after a name)."""
 _LIST_SEPARATORS = re.compile(r"\s*[,;|•·]\s*|\s+[-–—/]\s+")
+_CREDIT = re.compile(
+    r"[.!?…。！？][\"'”’»]?\s*(?:\([^()]*[^()\s.!?…]\)|\[[^\[\]]*[^\[\]\s.!?…]\])$"
+)
+"""A sentence followed by a bracketed group with no sentence end in it, closing the paragraph:
+a caption and its photo credit ("... on Thursday. (Jane Doe/Valley Post)")."""
 
 _TERMINAL = ".!?…。！？"
 _CLOSERS = "\"'”’»"
@@ -119,8 +124,9 @@ def is_prose(paragraph: str, title: str = "") -> bool:
     headline, byline, credit or list of links is not.
 
     Nor is it page furniture by form: a paragraph with a web address in it ("To order copies
-    visit http://...", "More info: www.example.com"), or a list (a run of short items between
-    commas, bars or bullets, as in a line of tags).
+    visit http://...", "More info: www.example.com"), a list (a run of short items between
+    commas, bars or bullets, as in a line of tags), or a caption closed by a credit in brackets
+    after its last sentence ("... on Thursday. (Jane Doe/Valley Post)").
     """
     text = clean(paragraph)
     words = text.split()
@@ -130,7 +136,7 @@ def is_prose(paragraph: str, title: str = "") -> bool:
     sentences = split_sentences(text)
     if max(lead_words(s) for s in sentences) < MIN_WORDS:
         return False
-    if _URL.search(text) or _is_list(text):
+    if _URL.search(text) or _is_list(text) or _CREDIT.search(text):
         return False
     end = _strip_trailing_symbols(text).rstrip(_CLOSERS)
     if end[-1:] in _TERMINAL + ":":
