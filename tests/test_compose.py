@@ -209,9 +209,9 @@ def test_mjml_error_names_template(newsletter: Path) -> None:
 
 def test_bad_subject_template_names_the_setting(newsletter: Path) -> None:
     cfg = newsletter / "digest.toml"
-    cfg.write_text(
-        cfg.read_text().replace('{{ top_title }}"\npre', '{{ top_titel }}"\npre'), "utf-8"
-    )
+    text = cfg.read_text()
+    assert 'subject = "{{ title }}, {{ date_short }}: {{ top_title }}"' in text
+    cfg.write_text(text.replace("{{ top_title }}", "{{ top_titel }}"), "utf-8")
     config = load_config(cfg)
     with pytest.raises(TemplateError, match=r"lists\.daily\.subject: 'top_titel' is undefined"):
         build_issue(config, config.get_list("daily"), now=NOW)

@@ -22,7 +22,7 @@ from difflib import SequenceMatcher
 
 from ..config import LEAD_PARAGRAPHS, LEAD_WORDS, LeadSettings
 from ..models import Article
-from ..text import clean, norm
+from ..text import UNSPACED, clean, norm
 
 MIN_WORDS = 8
 """A lead paragraph has at least this many words; shorter lines are headings and furniture."""
@@ -31,12 +31,8 @@ CHARS_PER_WORD = 2
 """Characters of a script without spaces that count as one word of a budget (a common rule of
 thumb for Chinese and Japanese against English)."""
 
-_SPACELESS = re.compile(
-    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
-    "\uf900-\ufaff\uff66-\uff9f]"
-)
-"""Thai, Lao, Myanmar, Khmer, kana and CJK ideographs: scripts that do not put spaces between
-words."""
+_SPACELESS = UNSPACED
+"""Scripts that do not put spaces between words (see `text.UNSPACED`)."""
 _CJK_END = re.compile(r"(?<=[。！？])[」』”’）)]*\s*(?=\S)")
 _URL = re.compile(r"(?<![\"'=(<])(?:https?://|www\.)\S+", re.IGNORECASE)
 """A web address written out as text (not quoted in markup, nor in brackets after a name)."""
