@@ -168,7 +168,7 @@ def test_a_word_set_in_digest_toml_wins(tmp_path: Path) -> None:
         assert "Ganzer Artikel" in part and "Weiterlesen" not in part
         assert "3 Nachrichten heute." in part
         assert "Guten Morgen" in part  # the words not set still come from the catalog
-    assert re.search(r"^\d{1,2}\. \w+ \d{4}$", text.splitlines()[1])
+    assert re.search(r"^\d{1,2}\. \w+ \d{4} · Ausgabe 1$", text.splitlines()[1])
     words = load_config(tmp_path / "news" / "digest.toml").get_list().compose.words
     assert Words("de", words).stories_today(1) == "Eine Meldung."
 
