@@ -11,6 +11,17 @@ from .config import SourceConfig
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """Another source's copy of a story that an issue shows once ("Also covered by")."""
+
+    source: str
+    """The name shown: the copy's site, else its source's name."""
+    url: str | None
+    id: str
+    """The copy's article id: recorded as sent with the story, so it never comes back alone."""
+
+
+@dataclass(frozen=True)
 class Article:
     """One article, from a feed entry or a local file.
 
@@ -37,6 +48,12 @@ class Article:
     what the email shows as the story's source; `source` (the config's name) when unknown."""
     section: str | None = None
     """The source's `section` setting: the email groups stories by it, else by source."""
+    topics: tuple[str, ...] = ()
+    """The story's topics, sorted and lower-case: its source's `topics`, and its feed
+    categories that `[topics]` in digest.toml maps to one. A reader with topics gets the
+    stories of those topics (see issue 15)."""
+    also: tuple[Coverage, ...] = ()
+    """The same story from other sources, shown once under this copy."""
 
     def with_lead(self, lead: tuple[str, ...]) -> Article:
         return replace(self, lead=lead)

@@ -100,7 +100,11 @@ class SourceConfig:
     max_items: int | None = None
     full_text: FullText = "auto"
     section: str | None = None
-    """The heading its stories go under in the email (else the site's own name)."""
+    """The heading its stories go under in the email (else the source's name)."""
+    topics: tuple[str, ...] = ()
+    """Topics every story of this source has (lower-case)."""
+    priority: int = 0
+    """When sources tell the same story, the copy from the highest priority is shown."""
 
     @property
     def is_remote(self) -> bool:
@@ -157,6 +161,8 @@ class ListConfig:
     logo_width: int = 160
     logo_height: int | None = None
     sections: bool = True
+    for_everyone: tuple[str, ...] = ()
+    """Topics whose stories every reader gets, whatever topics the reader chose."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -199,6 +205,9 @@ class Config:
     base_url_given: bool = False
     """Whether digest.toml sets `base_url` (a real send needs it: the unsubscribe links)."""
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    topics: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """`[topics]`: each topic and the feed categories that mean it (`science = ["Science",
+    "Space"]`); a feed item with such a category has that topic."""
 
     def get_list(self, name: str | None = None) -> ListConfig:
         """The named list, or the first one when no name is given."""
