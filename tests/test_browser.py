@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import NOW, make_newsletter
+from conftest import CHROMIUM_ARGS, NOW, chromium_path, make_newsletter
 
 from digest.compose import render
 from digest.compose.personalise import Reader, fill
@@ -17,9 +15,7 @@ from digest.config import load_config
 from digest.models import Article, Digest
 from digest.pipeline import preview_issue
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-if CHROMIUM is None and os.environ.get("CI"):
-    raise RuntimeError("CI must install Debian's chromium (see .ci/run) for the browser tests")
+CHROMIUM = chromium_path()
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium); CI installs it"
 )
@@ -52,15 +48,7 @@ def browser(pages: dict[str, Path]) -> Iterator[object]:
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
+            args=CHROMIUM_ARGS,
         )
         yield b
         b.close()

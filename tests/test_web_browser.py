@@ -5,24 +5,20 @@ its live reload. Screenshots go to artifacts/screenshots/ at the repository root
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import REPO, make_newsletter
+from conftest import CHROMIUM_ARGS, REPO, chromium_path, make_newsletter
 from webserver import run_app
 
 from digest.config import load_config
 from digest.tokens import unsubscribe_url
 from digest.web import Flusher, Site
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-if CHROMIUM is None and os.environ.get("CI"):
-    raise RuntimeError("CI must install Debian's chromium (see .ci/run) for the browser tests")
+CHROMIUM = chromium_path()
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium); CI installs it"
 )
@@ -76,15 +72,7 @@ def browser(url: str) -> Iterator[object]:
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
+            args=CHROMIUM_ARGS,
         )
         yield b
         b.close()
