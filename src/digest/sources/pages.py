@@ -176,12 +176,4 @@ class PageReader:
                 site=page.site,
             )
             self.cache.put(cached)
-        return PageText(
-            cached.title,
-            cached.paragraphs,
-            cached.image,
-            image_alt=cached.image_alt,
-            image_width=cached.image_width,
-            image_height=cached.image_height,
-            site=cached.site,
-        )
+        return cached.text()

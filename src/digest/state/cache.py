@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..models import Entry
+from ..models import Entry, PageText
 from .db import Database, parse_stamp, stamp
 
 __all__ = ["PAGE_CACHE_DAYS", "CachedFeed", "CachedPage", "FeedCache", "PageCache"]
@@ -49,6 +49,18 @@ class CachedPage:
     image_width: int | None = None
     image_height: int | None = None
     site: str | None = None
+
+    def text(self) -> PageText:
+        """What the summariser asks of a page: the same whether fetched now or cached."""
+        return PageText(
+            self.title,
+            self.paragraphs,
+            self.image,
+            image_alt=self.image_alt,
+            image_width=self.image_width,
+            image_height=self.image_height,
+            site=self.site,
+        )
 
 
 class FeedCache:
