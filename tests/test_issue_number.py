@@ -48,9 +48,12 @@ def test_first_issue_is_1_the_next_days_2_and_a_resend_the_same_day_stays_1(news
     lst = config.get_list("daily")
     sent = send_issue(config, lst, SendRequest(), now=NOW)
     assert sent.tally.sent == 1
-    # The same day's issue, built again (a rerun after a late story): still number 1.
+    # The same day's issue, built again for its send (a rerun after a late story): still 1.
     late_story(news, "late", "2026-11-24T06:50:00Z")
-    assert number(news, now=NOW + timedelta(hours=3)) == 1
+    later = NOW + timedelta(hours=3)
+    assert number(news, now=later, ledger_id="daily-2026-11-24") == 1
+    # A preview now shows what the next send would be: another issue, so number 2.
+    assert number(news, now=later) == 2
     # The next day's issue follows the one that went out.
     late_story(news, "tuesday", "2026-11-25T06:00:00Z")
     assert number(news, now=NOW + timedelta(days=1)) == 2

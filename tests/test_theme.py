@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import lxml.html
+import pytest
 
 from digest.compose import render
 from digest.compose.personalise import Reader, fill
@@ -215,3 +216,48 @@ def test_twenty_stories_with_thumbnails_stay_under_60_kb() -> None:
     assert r.articles_included == count
     assert len(page(r).xpath("//img")) == count
     assert r.size < 60_000, f"{r.size} bytes"
+
+
+@pytest.mark.parametrize(
+    "finished",
+    [
+        "The council will also extend the night bus routes:",
+        "Will the bridge open before the end of the year؟",
+        "The club celebrated forty years! 🎉",
+        "The bridge reopened on Monday (AP)",
+    ],
+)
+def test_a_finished_paragraph_keeps_every_word(finished: str) -> None:
+    """Only text that ends in a letter, digit or comma looks cut; any other ending is kept."""
+    text = text_of(rendered((story(1, lead=(finished,)),), replace(LOOK, language="ar")))
+    assert finished in text and finished + "…" not in text
+
+
+def test_pictures_too_tall_or_too_flat_are_left_out_and_a_tall_top_one_is_a_thumbnail() -> None:
+    arts = (
+        story(1, image="https://img.example.com/tall.jpg", image_width=400, image_height=10000),
+        story(2, image="https://img.example.com/flat.jpg", image_width=2000, image_height=100),
+        story(3, image="https://img.example.com/ok.jpg", image_width=600, image_height=900),
+    )
+    doc = page(rendered(arts))
+    assert [i.get("src").rsplit("/", 1)[1] for i in doc.xpath("//img")] == ["ok.jpg"]
+    portrait = story(1, image="https://img.example.com/p.jpg", image_width=800, image_height=1000)
+    img = page(rendered((portrait,))).xpath("//img")[0]
+    assert (img.get("class"), img.get("width"), img.get("height")) == ("thumb", "120", "150")
+
+
+def test_article_index_counts_across_sections(tmp_path) -> None:
+    """A user's article block numbering stories gets 1, 2, 3…, not a count per section."""
+    (tmp_path / "digest.mjml.j2").write_text(
+        '{% extends "default:digest.mjml.j2" %}{% block article %}'
+        "<mj-text><p class=\"n\">{{ article.index }}</p></mj-text>{% endblock %}",
+        encoding="utf-8",
+    )
+    arts = (story(1), story(2, source="Sport Feed"), story(3), story(4, source="Sport Feed"))
+    digest = Digest("daily", "daily-2026-11-24", date(2026, 11, 24), "The Daily", arts)
+    r = render(digest, LOOK, tmp_path)
+    assert [p.text_content() for p in page(r).xpath("//p[@class='n']")] == ["1", "2", "3", "4"]
+
+
+def test_a_lone_story_without_a_lead_still_has_a_preheader() -> None:
+    assert rendered((story(1, lead=()),)).preheader == "1 story today."

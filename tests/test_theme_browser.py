@@ -30,6 +30,7 @@ pytestmark = pytest.mark.skipif(
 
 SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 PICTURE = (800, 450)
+LOGO = (400, 100)
 CASES = list(itertools.product(("en", "he"), ("pictures", "plain"), (375, 600), ("light", "dark")))
 
 
@@ -88,6 +89,9 @@ def _issue(language: str, pictures: bool, base: str) -> str:
         language=language,
         timezone="Europe/London",
         address="Example Club\n1 High Street\nTown AB1 2CD",
+        logo=f"{base}/logo.png",
+        logo_width=LOGO[0],
+        logo_height=LOGO[1],
     )
     digest = Digest("daily", "daily-2026-11-24", date(2026, 11, 24), "The Daily", tuple(stories))
     r = render(replace(digest, number=12), look, None)
@@ -99,7 +103,7 @@ def _issue(language: str, pictures: bool, base: str) -> str:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The issues and their pictures over real HTTP on 127.0.0.1."""
     root = tmp_path_factory.mktemp("served")
-    (root / "picture.png").write_bytes(_png(*PICTURE))
+    (root / "logo.png").write_bytes(_png(*LOGO))
     handler = functools.partial(_Quiet, directory=str(root))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -167,8 +171,12 @@ def test_the_issue_looks_right(chromium, server: str, language, pictures, width,
     images = page.evaluate(
         """[...document.images].map(i => ({w: i.getBoundingClientRect().width,
              h: i.getBoundingClientRect().height, natural: i.naturalWidth,
-             thumb: i.classList.contains('thumb')}))"""
+             thumb: i.classList.contains('thumb'), src: i.getAttribute('src')}))"""
     )
+    logo = images.pop(0)
+    assert logo["src"].endswith("/logo.png") and logo["natural"] == LOGO[0]
+    assert logo["w"] == min(LOGO[0], width - 56)  # on a phone: the column, in proportion
+    assert abs(logo["h"] / logo["w"] - LOGO[1] / LOGO[0]) < 0.02
     if pictures == "plain":
         assert images == []
     else:
@@ -187,6 +195,17 @@ def test_the_issue_looks_right(chromium, server: str, language, pictures, width,
         assert card == "rgb(27, 31, 36)" and headline == "rgb(245, 247, 250)"
     else:
         assert card == "rgb(255, 255, 255)" and headline == "rgb(17, 24, 39)"
+        # Outlook.com's dark mode marks what it recolours with data-ogsc/data-ogsb: the
+        # theme's rules for those marks must reach its elements.
+        page.evaluate("['data-ogsc', 'data-ogsb'].forEach(a => document.body.setAttribute(a, ''))")
+        card = page.evaluate("getComputedStyle(document.querySelector('.card')).backgroundColor")
+        headline = page.evaluate("getComputedStyle(document.querySelector('h2 a')).color")
+        meta = page.evaluate("getComputedStyle(document.querySelector('p.meta')).color")
+        assert (card, headline, meta) == (
+            "rgb(27, 31, 36)",
+            "rgb(245, 247, 250)",
+            "rgb(154, 165, 177)",
+        )
 
     # Reading direction: the issue's own, and an English story's own inside a Hebrew issue.
     direction = page.evaluate("getComputedStyle(document.querySelector('p.kicker')).direction")

@@ -8,6 +8,7 @@ Paragraphs, words and comparisons are used by the sources (feed and file text), 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -86,25 +87,30 @@ UNSPACED = re.compile(
 )
 """A character of a script written without spaces between words (Thai, Lao, Myanmar, Khmer,
 kana and CJK ideographs)."""
-_ENDS_SENTENCE = re.compile(r"[.!?…。！？][\"'”’»)\]」』]*$")
 _CUT_MARK = re.compile(r"\s*[\[(]?(?:…|\.\.\.)[\])]?$")
-_FIRST_SENTENCE = re.compile(r"^.+?[.!?…。！？][\"'”’»)\]」』]*(?=\s|$)", re.S)
+_FIRST_SENTENCE = re.compile(r"^.+?[.!?…。！？؟][\"'”’»)\]」』]*(?=\s|$)", re.S)
 
 
 def finish_teaser(text: str) -> str:
-    """A paragraph that stops mid-sentence (a feed's teaser cut at so many characters, "…era
-    and that s") ends at its last whole word with "…"; a finished sentence is left as it is,
-    and a feed's own "[…]" becomes that same "…"."""
+    """A paragraph that stops mid-word or mid-clause (a feed's teaser cut at so many
+    characters: "…era-and that s") ends at its last whole word with "…"; one that ends in any
+    punctuation, symbol or emoji (a full stop, "؟", a colon, "(AP)", "🎉") is finished and left
+    as it is; a feed's own "[…]" or "..." becomes that same "…"."""
     text = text.rstrip()
     marked = _CUT_MARK.search(text)
     if marked:
         text = text[: marked.start()].rstrip()
-    if not text or _ENDS_SENTENCE.search(text):
+    if not text or not (marked or _looks_cut(text[-1])):
         return text
     space = text.rfind(" ")
     if not marked and space > 0 and not UNSPACED.match(text[-1]):
         text = text[:space]  # the last word may be a fragment: the feed cut it anywhere
     return text.rstrip(" ,;:-–—") + "…"
+
+
+def _looks_cut(last: str) -> bool:
+    """Text cut at a character count ends in a letter, a digit or a joining mark."""
+    return unicodedata.category(last)[0] in "LN" or last in ",;-–—"
 
 
 def first_sentence(text: str) -> str:

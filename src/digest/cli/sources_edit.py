@@ -197,7 +197,7 @@ def _refuse_conflict(config: Config, name: str | None, location: str) -> None:
 @click.option(
     "--section",
     metavar="NAME",
-    help="The heading its stories go under in the email (default: the site's own name).",
+    help="The heading its stories go under in the email (default: the source's name).",
 )
 @click.option(
     "--no-check",

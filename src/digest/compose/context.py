@@ -4,7 +4,7 @@ checks it does)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -42,6 +42,8 @@ class ArticleView:
     otherwise; the height when the image's own proportions are known (Outlook needs both)."""
     featured: bool
     """The top story with a picture wide enough to span the column."""
+    index: int
+    """Its place in the issue as shown, from 1 (`loop.index` restarts in each section)."""
     anchor: str
     """`story-1`, `story-2`…: the id the contents list links to."""
     section: str
@@ -122,8 +124,10 @@ def build_context(
     marker: str,
 ) -> TemplateContext:
     words = words_for(look)
-    sections = _sections(
-        tuple(_view(a, i, words, look.timezone) for i, a in enumerate(articles, 1)), look
+    sections = _numbered(
+        _sections(
+            tuple(_view(a, i, words, look.timezone) for i, a in enumerate(articles, 1)), look
+        )
     )
     views = tuple(v for s in sections for v in s.articles)
     d = digest.date
@@ -177,16 +181,25 @@ COLUMN_PX = 544
 THUMB_PX = 120
 FEATURE_MIN_PX = 400
 """A top story's picture narrower than this is a thumbnail: stretched wider it would blur."""
+TALLEST, FLATTEST = 2.0, 0.25
+"""Height over width beyond which a picture is no photo (a long infographic, a banner): not
+shown, since an email cannot crop it. A featured picture is at most square."""
 ALSO_CHARS = 150
 
 
 def _view(a: Article, index: int, words: Words, zone: str) -> ArticleView:
     title = _shown(a.title, TITLE_CHARS)
     source = _shown(a.site or a.source, NAME_CHARS)
-    featured = bool(a.image) and index == 1 and (a.image_width or COLUMN_PX) >= FEATURE_MIN_PX
+    ratio = a.image_height / a.image_width if a.image_width and a.image_height else None
+    image = a.image if ratio is None or FLATTEST <= ratio <= TALLEST else None
+    featured = (
+        bool(image)
+        and index == 1
+        and (a.image_width or COLUMN_PX) >= FEATURE_MIN_PX
+        and (ratio or 0) <= 1
+    )
     width = COLUMN_PX if featured else THUMB_PX
-    known = a.image_width and a.image_height
-    height = round(width * a.image_height / a.image_width) if known else None
+    height = round(width * ratio) if ratio else None
     lead = tuple(shorten(visible(p), PARAGRAPH_CHARS) for p in a.lead)
     return ArticleView(
         title=title,
@@ -196,11 +209,12 @@ def _view(a: Article, index: int, words: Words, zone: str) -> ArticleView:
         published=a.published.isoformat() if a.published else None,
         time=format_time(words, a.published, zone) if a.published else None,
         lead=(*lead[:-1], finish_teaser(lead[-1])) if lead else (),
-        image=a.image,
+        image=image,
         image_alt=_shown(a.image_alt, TITLE_CHARS) if a.image_alt else title,
-        image_width=width if a.image else None,
-        image_height=height if a.image else None,
+        image_width=width if image else None,
+        image_height=height if image else None,
         featured=featured,
+        index=index,
         anchor=f"story-{index}",
         section=_shown(a.section or a.source, NAME_CHARS),
     )
@@ -217,13 +231,26 @@ def _sections(views: tuple[ArticleView, ...], look: ComposeSettings) -> tuple[Se
     return tuple(SectionView(name, tuple(vs)) for name, vs in groups.items())
 
 
+def _numbered(sections: tuple[SectionView, ...]) -> tuple[SectionView, ...]:
+    """Stories numbered in the order the email shows them (the contents follow it)."""
+    n = 0
+    out = []
+    for sec in sections:
+        views = []
+        for v in sec.articles:
+            n += 1
+            views.append(replace(v, index=n, anchor=f"story-{n}"))
+        out.append(SectionView(sec.name, tuple(views)))
+    return tuple(out)
+
+
 def _also_line(views: tuple[ArticleView, ...], words: Words) -> str:
     """The other headlines, or the top story's opening: what the subject does not say."""
     if len(views) > 1:
         return shorten(f"{words.also}: " + " · ".join(v.title for v in views[1:]), ALSO_CHARS)
     if views and views[0].lead:
         return shorten(first_sentence(views[0].lead[0]), ALSO_CHARS)
-    return ""
+    return words.stories_today(len(views))  # never empty: a client would show the body's start
 
 
 def _shown(text: str, limit: int) -> str:

@@ -36,7 +36,7 @@ _LIMITS = {
     "concurrency": (1, 32, ""),
     "asm_group_id": (1, 2**31 - 1, ""),
     "timeout": (1, 600, " seconds"),
-    "logo_width": (1, 600, " pixels (the email is 600 wide)"),
+    "logo_width": (1, 544, " pixels (the email's column is 544 wide)"),
     "logo_height": (1, 600, " pixels"),
 }
 SECTION_CHARS = 60

@@ -261,7 +261,7 @@ def build_issue(
         date=day or now.astimezone(lst.zone).date(),
         title=lst.title,
         articles=found.articles,
-        number=_number(config, lst, ledger_id or this, now),
+        number=_number(config, lst, ledger_id or this, now, sending=ledger_id is not None),
     )
     rendered = render(digest, lst.compose, config.templates_dir)
     return Issue(
@@ -274,12 +274,16 @@ def build_issue(
     )
 
 
-def _number(config: Config, lst: ListConfig, this: str, now: datetime) -> int:
+def _number(
+    config: Config, lst: ListConfig, this: str, now: datetime, *, sending: bool
+) -> int:
     """The issue's number: one more than the list's earlier issues that reached a reader
     (the send ledger says). A rerun or resend of the same day's issue keeps its number, and a
-    preview shows the number the next send would have."""
+    preview shows the number the next send would have: the day's own while it is unfinished,
+    the next one once the day's issue went out (the next send is then another issue)."""
     with open_state(config.state_dir) as state:
-        return 1 + state.sends.issues_sent(lst.name, now, but=this)
+        own = sending or state.sends.unfinished(lst.name) == this
+        return 1 + state.sends.issues_sent(lst.name, now, but=this if own else "")
 
 
 def _left_out(found: Gathered, rendered: Rendered) -> tuple[Held, ...]:
