@@ -250,7 +250,7 @@ def test_article_index_counts_across_sections(tmp_path) -> None:
     """A user's article block numbering stories gets 1, 2, 3…, not a count per section."""
     (tmp_path / "digest.mjml.j2").write_text(
         '{% extends "default:digest.mjml.j2" %}{% block article %}'
-        "<mj-text><p class=\"n\">{{ article.index }}</p></mj-text>{% endblock %}",
+        '<mj-text><p class="n">{{ article.index }}</p></mj-text>{% endblock %}',
         encoding="utf-8",
     )
     arts = (story(1), story(2, source="Sport Feed"), story(3), story(4, source="Sport Feed"))

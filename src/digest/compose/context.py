@@ -125,9 +125,7 @@ def build_context(
 ) -> TemplateContext:
     words = words_for(look)
     sections = _numbered(
-        _sections(
-            tuple(_view(a, i, words, look.timezone) for i, a in enumerate(articles, 1)), look
-        )
+        _sections(tuple(_view(a, i, words, look.timezone) for i, a in enumerate(articles, 1)), look)
     )
     views = tuple(v for s in sections for v in s.articles)
     d = digest.date

@@ -274,9 +274,7 @@ def build_issue(
     )
 
 
-def _number(
-    config: Config, lst: ListConfig, this: str, now: datetime, *, sending: bool
-) -> int:
+def _number(config: Config, lst: ListConfig, this: str, now: datetime, *, sending: bool) -> int:
     """The issue's number: one more than the list's earlier issues that reached a reader
     (the send ledger says). A rerun or resend of the same day's issue keeps its number, and a
     preview shows the number the next send would have: the day's own while it is unfinished,
