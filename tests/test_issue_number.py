@@ -95,3 +95,25 @@ def test_the_preview_shows_the_number_the_next_send_would_have(news: Path) -> No
     # Previewed again, nothing having been sent since: the same number.
     again = json.loads(CliRunner().invoke(main, args).stdout)
     assert again["number"] == 2
+
+
+def test_a_list_named_with_sandbox_has_real_issues(tmp_path: Path) -> None:
+    """Only a `-sandbox` after the list's name marks a sandbox send: a list called
+    `team-sandbox` counts its issues and is archived like any other."""
+    from digest.state.sends import is_sandbox
+
+    assert is_sandbox("daily", "daily-2026-11-24-sandbox")
+    assert not is_sandbox("team-sandbox", "team-sandbox-2026-11-24")
+    assert is_sandbox("team-sandbox", "team-sandbox-2026-11-24-sandbox")
+    root = make_newsletter(tmp_path)
+    toml = root / "digest.toml"
+    toml.write_text(toml.read_text().replace("[lists.daily]", "[lists.team-sandbox]"))
+    (root / "subscribers" / "daily.csv").write_text(
+        "email,name,status\nada@example.com,Ada,subscribed\n", encoding="utf-8"
+    )
+    config = load_config(toml)
+    lst = config.get_list("team-sandbox")
+    assert send_issue(config, lst, SendRequest(), now=NOW).tally.sent == 1
+    late_story(root, "tuesday", "2026-11-25T06:00:00Z")
+    nxt = build_issue(config, lst, now=NOW + timedelta(days=1))
+    assert nxt.digest.number == 2

@@ -19,7 +19,7 @@ from typing import Any
 
 from .db import Database, stamp
 
-__all__ = ["Claim", "DeliveryCounts", "FrozenSend", "SendLedger"]
+__all__ = ["Claim", "DeliveryCounts", "FrozenSend", "SendLedger", "is_sandbox"]
 
 STATUSES = ("pending", "claimed", "sent", "failed", "unknown")
 
@@ -36,6 +36,16 @@ class FrozenSend:
     letter: dict[str, Any]
     """The rendered issue (`deliver.base.Letter` fields), as it was when the send started."""
     article_ids: tuple[str, ...]
+
+    @property
+    def sandbox(self) -> bool:
+        return is_sandbox(self.list_name, self.issue_id)
+
+
+def is_sandbox(list_name: str, issue_id: str) -> bool:
+    """A SendGrid sandbox send (`daily-2026-11-24-sandbox`): it reaches nobody. Only what
+    follows the list's name counts, so a list named `team-sandbox` has real issues."""
+    return "-sandbox" in issue_id[len(list_name) :]
 
 
 @dataclass(frozen=True)
@@ -128,7 +138,7 @@ class SendLedger:
             "ORDER BY started_at DESC, issue_id DESC",
             (list_name,),
         ):
-            if ("-sandbox" in issue_id) == sandbox:
+            if is_sandbox(list_name, issue_id) == sandbox:
                 return str(issue_id)
         return None
 
@@ -174,7 +184,7 @@ class SendLedger:
             "SELECT count(DISTINCT s.issue_id) FROM sends s JOIN deliveries d "
             "ON d.list = s.list AND d.issue_id = s.issue_id AND d.status = 'sent' "
             "WHERE s.list = ? AND s.issue_id != ? AND s.started_at < ? "
-            "AND instr(s.issue_id, '-sandbox') = 0",
+            "AND instr(substr(s.issue_id, length(s.list) + 1), '-sandbox') = 0",
             (list_name, but, stamp(before)),
         ).fetchone()
         return int(row[0])

@@ -54,9 +54,7 @@ def _summary(site: Site, lst: ListConfig) -> dict[str, Any]:
         issues = [
             {
                 "id": f.issue_id,
-                "url": f"issues/{quote(f.issue_id)}"
-                if lst.archive and "-sandbox" not in f.issue_id
-                else "",
+                "url": f"issues/{quote(f.issue_id)}" if lst.archive and not f.sandbox else "",
                 "started": f"{f.started_at:%Y-%m-%d %H:%M} UTC",
                 "finished": f.finished_at is not None,
                 "counts": state.sends.counts(lst.name, f.issue_id).counts,

@@ -109,7 +109,7 @@ def site_epoch() -> datetime:
 
 
 def _public(frozen: FrozenSend) -> bool:
-    return "-sandbox" not in frozen.issue_id
+    return not frozen.sandbox
 
 
 def _shown(lst: ListConfig, frozen: FrozenSend, unsubscribe: str) -> Shown:
