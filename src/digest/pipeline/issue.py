@@ -15,6 +15,7 @@ from pathlib import Path
 from ..compose import Reader, render
 from ..compose.render import check_templates
 from ..config import Config, ListConfig
+from ..config.topics import category_topics
 from ..deliver import PreviewResult, preview_reader, write_preview
 from ..errors import NoArticlesError, SourceError
 from ..gather import (
@@ -81,7 +82,8 @@ async def _gather(
         before = state.health.all()  # what this reading's health is compared with
         async with Fetcher(limits) as fetcher:
             t0 = time.perf_counter()
-            reading = Reading(fetcher, state.feeds, state.health, now)
+            categories = category_topics(config.topics)
+            reading = Reading(fetcher, state.feeds, state.health, now, categories)
             reads = await read_sources(sources, reading, progress)
             t1 = time.perf_counter()
             history = _history(state, lst.name, reads, now, use_last_sent=since is None)
