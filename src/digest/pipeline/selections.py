@@ -79,7 +79,7 @@ def issue_for_topics(issue: Issue, config: Config, lst: ListConfig, topics: Sequ
     """The issue as a reader with `topics` gets it: the same issue when that is everything,
     else its selection rendered on its own. Raises DigestError when it selects nothing."""
     digest = shown(issue)
-    chosen = Selector(digest.articles, lst.for_everyone).of(topics)
+    chosen = Selector(digest.articles, lst.for_everyone).of(tuple(topics))
     if chosen.key == FULL:
         return issue
     if not chosen.articles:
