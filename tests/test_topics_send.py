@@ -284,3 +284,19 @@ def test_a_version_4_ledger_migrates_and_its_unfinished_issue_goes_whole_to_ever
     got = outbox(b)
     assert sorted(got) == ["alan@example.com", "grace@example.com"]
     assert titles_in(text_of(got["grace@example.com"])) == EVERYTHING
+
+
+def test_a_dry_run_counts_only_readers_with_something_in_their_topics(tmp_path: Path) -> None:
+    readers = (
+        "email,status,topics\n"
+        "ada@example.com,subscribed,science\n"
+        "grace@example.com,subscribed,history\n"
+        "alan@example.com,subscribed,\n"
+    )
+    root = make_topic_news(tmp_path, readers, topics=("science",))
+    config = load_config(root / "digest.toml")
+    report = send_issue(config, config.get_list(), SendRequest(dry_run=True), now=NOW)
+    assert report.readers == 2 and report.nothing_for == 1
+    assert "skipped 1: nothing in their topics today" in report.message
+    with State.open(config.state_dir) as state:
+        assert state.sends.issue_ids("daily") == []  # a dry run records nothing

@@ -24,11 +24,12 @@ from ..deliver.send import IssueLedger, Progress, Tally, deliver, open_sender
 from ..deliver.senders import REAL_BACKENDS, make_sender
 from ..errors import ConfigError, DigestError, NoArticlesError
 from ..models import Issue
+from ..selection import Selector
 from ..state import State, open_state
 from ..state.sends import FrozenSend
 from ..subscribers import InvalidAddress, SubscriberList, normalise
 from .changes import apply_pending
-from .frozen import FrozenIssue, frozen_json
+from .frozen import FrozenIssue, frozen_from, frozen_json
 from .issue import build_issue, issue_id
 from .letter import letter_for, letter_from, letter_json
 from .report import SendReport, SendRequest, open_problems
@@ -111,7 +112,12 @@ def _send(
         if request.dry_run or request.to:
             apply_pending(config, lst)  # count from the file as the clicks left it
             held = state.changes.held(lst.name, now)
-            return without_ledger(config, lst, request, backend, secret, letter, built, held=held)
+            selector = Selector(
+                built.digest.articles[: built.rendered.articles_included], lst.for_everyone
+            )
+            return without_ledger(
+                config, lst, request, backend, secret, letter, built, held=held, selector=selector
+            )
         shown = built.digest.articles[: built.rendered.articles_included]
         ids = [a.id for a in shown]  # an article left out for size is not sent: it may come next
         stories = FrozenIssue(replace(built.digest, articles=shown), lst.for_everyone)
@@ -123,7 +129,11 @@ def _send(
         due = due_filter(state, lst.name, letter.issue_id, request.options)
         apply_pending(config, lst)
         held = state.changes.held(lst.name, now)
-        return without_ledger(config, lst, request, backend, secret, letter, None, due, held)
+        stories = frozen_from(frozen.issue) if frozen.issue else None
+        selector = Selector(stories.digest.articles, stories.for_everyone) if stories else None
+        return without_ledger(
+            config, lst, request, backend, secret, letter, None, due, held, selector
+        )
     if frozen.finished_at is not None and not _retrying(request):
         state.sends.interrupted(lst.name, issue, now)  # a killed --retry-failed run's batches
         when = frozen.finished_at.strftime("%Y-%m-%d %H:%M UTC")
