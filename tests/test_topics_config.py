@@ -4,12 +4,15 @@ feed files onto the story's topics."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import NOW
 
+from digest.cli import main
 from digest.config import load_config
 from digest.errors import ConfigError
 from digest.models import Entry
@@ -24,11 +27,13 @@ state = ".digest"
 [[sources]]
 name = "Wire"
 feed = "wire.xml"
+full_text = "never"
 {source_extra}
 
 [[sources]]
 name = "Wire JSON"
 feed = "wire.json"
+full_text = "never"
 
 {topics}
 
@@ -65,13 +70,13 @@ def test_topics_load_lower_cased_and_sorted(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "key", "line"),
     [
-        ({"source_extra": "topics = 3"}, "sources[0].topics", 7),
-        ({"source_extra": 'topics = ["ok", "no;semicolons"]'}, "sources[0].topics[1]", 7),
-        ({"source_extra": 'topics = [""]'}, "sources[0].topics[0]", 7),
-        ({"topics": '[topics]\nscience = "  "'}, "topics.science[0]", 14),
-        ({"topics": "[topics]\nscience = []"}, "topics.science", 14),
-        ({"topics": '[topics]\nScience = ["a"]\nscience = ["b"]'}, "topics.science", 15),
-        ({"list_extra": 'for_everyone = ["local"]'}, "lists.daily.for_everyone[0]", 17),
+        ({"source_extra": "topics = 3"}, "sources[0].topics", 8),
+        ({"source_extra": 'topics = ["ok", "no;semicolons"]'}, "sources[0].topics[1]", 8),
+        ({"source_extra": 'topics = [""]'}, "sources[0].topics[0]", 8),
+        ({"topics": '[topics]\nscience = "  "'}, "topics.science[0]", 16),
+        ({"topics": "[topics]\nscience = []"}, "topics.science", 16),
+        ({"topics": '[topics]\nScience = ["a"]\nscience = ["b"]'}, "topics.science", 17),
+        ({"list_extra": 'for_everyone = ["local"]'}, "lists.daily.for_everyone[0]", 19),
     ],
 )
 def test_bad_topics_are_named(tmp_path: Path, kwargs: dict[str, str], key: str, line: int) -> None:
@@ -120,6 +125,17 @@ def test_feed_categories_map_to_topics(tmp_path: Path) -> None:
         "Telescope finds a cold planet": ("science",),
         "Baker wins the town prize": (),
     }
+
+
+def test_gather_shows_each_storys_topics(tmp_path: Path) -> None:
+    path = _write(tmp_path, topics='[topics]\nscience = ["science", "space"]')
+    args = ["--config", str(path), "gather", "--since", "2026-11-01"]
+    found = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout)
+    topics = {a["title"]: a["topics"] for a in found["articles"]}
+    assert topics["Probe reaches the outer moon"] == ["science"]
+    assert topics["Baker wins the town prize"] == []
+    text = CliRunner().invoke(main, args).output
+    assert "topics: science" in text
 
 
 def test_feed_cache_from_before_categories_still_loads() -> None:

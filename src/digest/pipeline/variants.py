@@ -48,8 +48,6 @@ class Variants:
         self.digest = issue.digest if issue else None
         self.selector = Selector(issue.digest.articles, issue.for_everyone) if issue else None
         self._letters: dict[str, Letter] = {FULL: self.full}
-        self.rendered = 0
-        """Selections this run rendered (not the ones a first part kept)."""
         self.nothing_for = 0
         """Readers skipped: nothing in their topics."""
         self._resumed = state.sends.has_readers(lst.name, frozen.issue_id)
@@ -88,7 +86,6 @@ class Variants:
         rendered = render(
             replace(self.digest, articles=chosen.articles), look, self.config.templates_dir
         )
-        self.rendered += 1
         letter = letter_of(rendered, self.lst, self.config, self.full.date, self.issue_id)
         kept = self.state.sends.add_variant(
             self.lst.name, self.issue_id, key, chosen.ids, letter_json(letter), self.now
