@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from email import policy
 from pathlib import Path
 
@@ -300,3 +301,64 @@ def test_a_dry_run_counts_only_readers_with_something_in_their_topics(tmp_path: 
     assert "skipped 1: nothing in their topics today" in report.message
     with State.open(config.state_dir) as state:
         assert state.sends.issue_ids("daily") == []  # a dry run records nothing
+
+
+def test_batches_hold_one_selection_and_memory_stays_bounded(tmp_path: Path) -> None:
+    """Twenty selections, readers interleaved, batches of two: every batch goes out with its
+    own selection's letter, nobody twice, and no more than
+    eight batches' worth of readers wait at any time."""
+    from dataclasses import replace as changed
+    from threading import Lock
+
+    from sender_contract import make_letter
+
+    from digest.deliver.base import Letter, Recipient, Result, Sender
+    from digest.deliver.retry import Backoff
+    from digest.deliver.send import IssueLedger, SendOptions, deliver
+
+    class Recording(Sender):
+        name = "recording"
+        batch_size = 2
+
+        def __init__(self) -> None:
+            self.batches: list[tuple[str, list[str]]] = []
+            self.lock = Lock()
+
+        def send(self, letter: Letter, batch: list[Recipient]) -> list[Result]:  # type: ignore[override]
+            with self.lock:
+                self.batches.append((letter.subject, [r.variant for r in batch]))
+            return [Result(r.email, "sent") for r in batch]
+
+    asked: list[str] = []
+
+    def letters(variant: str) -> Letter:
+        asked.append(variant)
+        return changed(make_letter(), subject=f"selection {variant}")
+
+    pulled = 0
+
+    def readers() -> Iterator[Recipient]:
+        nonlocal pulled
+        for i in range(400):
+            pulled += 1
+            v = f"v{i % 20}"
+            yield Recipient(f"r{i}@example.com", "", "https://u.example/x", f"r{i}", v)
+
+    sent_before: list[int] = []
+    state = State.open(tmp_path)
+    state.sends.start("daily", "daily-1", "recording", {}, [], NOW)
+    ledger = IssueLedger(
+        state.sends, "daily", "daily-1", SendOptions(backoff=Backoff(tries=1, base=0.0))
+    )
+    sender = Recording()
+
+    def progress(t: object) -> None:
+        sent_before.append(pulled - getattr(t, "sent", 0))  # read, not yet sent
+
+    tally = deliver(letters, readers(), sender, ledger, progress=progress)
+    state.close()
+    assert tally.sent == 400
+    assert set(asked) == {f"v{i}" for i in range(20)}  # (`Variants` renders each once)
+    for subject, variants in sender.batches:
+        assert len(set(variants)) == 1 and subject == f"selection {variants[0]}"
+    assert max(sent_before) <= 8 * 2 + 2  # the buffers, and the batch out
