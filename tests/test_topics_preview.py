@@ -91,6 +91,13 @@ def test_preview_json_lists_the_selections_with_their_readers(news: Path) -> Non
     assert whole and whole[0]["topics"] == []
 
 
+def test_preview_json_works_before_the_list_has_a_file(news: Path) -> None:
+    (news / "subscribers" / "daily.csv").unlink()
+    code, out, _ = preview(news, "--json")
+    assert code == 0, out
+    assert json.loads(out)["variants"] == []
+
+
 # --- digest serve ------------------------------------------------------------------------
 
 

@@ -95,7 +95,10 @@ def issue_for_topics(issue: Issue, config: Config, lst: ListConfig, topics: Sequ
 def count_selections(
     digest: Digest, lst: ListConfig, for_everyone: Sequence[str]
 ) -> ListSelections:
-    """Stream the list's subscribed readers and count them by the selection they get."""
+    """Stream the list's subscribed readers and count them by the selection they get (none
+    while the list has no file yet: a preview works before the first reader)."""
+    if not lst.subscribers.exists():
+        return ListSelections((), 0)
     selector = Selector(digest.articles, for_everyone)
     counts: dict[str, int] = {}
     first: dict[str, tuple[str, ...]] = {}

@@ -28,7 +28,7 @@ from ..models import Digest
 from ..pipeline.frozen import frozen_from
 from ..pipeline.issue import build_issue, issue_id
 from ..pipeline.letter import letter_for, letter_from, letter_of
-from ..pipeline.selections import count_selections, shown, topics_arg
+from ..pipeline.selections import shown, topics_arg
 from ..schedule.due import next_runs
 from ..selection import FULL, Selector
 from ..subscribers import SubscriberList
@@ -88,7 +88,7 @@ def _preview(site: Site, lst: ListConfig, as_address: str, topics_text: str | No
     try:
         nxt = _next_letter(site, config, lst, now)
         letter, problems, counts, frozen = nxt.letter, nxt.problems, nxt.counts, nxt.frozen
-        choices = _choices(lst, nxt, topics_text)
+        choices = _choices(site, lst, nxt, topics_text)
         picked = _selection(config, lst, nxt, topics)
     except NoArticlesError as exc:
         return _problem(config, lst, "Nothing to send yet", exc, 200)
@@ -152,11 +152,14 @@ class _Choice:
     current: bool
 
 
-def _choices(lst: ListConfig, nxt: _Next, topics_text: str | None) -> tuple[_Choice, ...]:
-    """Each selection the list's readers get, as a link (the CSV streamed once)."""
+def _choices(
+    site: Site, lst: ListConfig, nxt: _Next, topics_text: str | None
+) -> tuple[_Choice, ...]:
+    """Each selection the list's readers get, as a link (counted again only when the list
+    file or the issue's stories changed)."""
     if nxt.digest is None:
         return ()
-    counted = count_selections(nxt.digest, lst, nxt.for_everyone)
+    counted = site.selections(lst, nxt.digest, nxt.for_everyone)
     if len(counted.variants) < 2 and not counted.nothing_for and topics_text is None:
         return ()  # everyone gets the whole issue: nothing to switch between
     out = []
