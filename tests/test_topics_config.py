@@ -154,3 +154,30 @@ def test_feed_cache_from_before_categories_still_loads() -> None:
     e2 = Entry.from_json({**e.to_json(), "categories": ["Space"]})
     assert e2.categories == ("Space",)
     assert Entry.from_json(e2.to_json()) == e2
+
+
+def test_an_article_files_own_topics_join_its_sources(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "a.md").write_text(
+        "---\ntitle: Dig finds a Roman road\ntopics: [History, science]\n---\n\nA dig found a "
+        "Roman road under the market square. It runs north for a mile.\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "articles" / "b.md").write_text(
+        "---\ntitle: Market reopens\ntopics: 'a;b;c;no;semicolons ok; <bad>'\n---\n\nThe "
+        "market reopened on Monday after a month of works. Traders were glad.\n",
+        encoding="utf-8",
+    )
+    p = tmp_path / "digest.toml"
+    p.write_text(
+        '[[sources]]\nname = "Mine"\nfolder = "articles"\ntopics = ["local"]\n\n'
+        '[lists.daily]\nsender = "D <d@example.com>"\n',
+        encoding="utf-8",
+    )
+    cfg = load_config(p)
+    found = {a.title: a.topics for a in gather(cfg, cfg.get_list(), now=NOW).articles}
+    assert found["Dig finds a Roman road"] == ("history", "local", "science")
+    assert found["Market reopens"] == ("a", "b", "c", "local", "no", "semicolons ok")
+    assert "' <bad>' is not a topic name" in caplog.text and "b.md" in caplog.text

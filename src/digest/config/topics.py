@@ -11,7 +11,14 @@ from typing import Any
 from ..text import control_character
 from .values import Reader, did_you_mean, key_text
 
-__all__ = ["TOPIC_HINT", "category_topics", "parse_topic_table", "topic_list", "topic_name"]
+__all__ = [
+    "TOPIC_HINT",
+    "category_topics",
+    "is_topic",
+    "parse_topic_table",
+    "topic_list",
+    "topic_name",
+]
 
 TOPIC_CHARS = 40
 _TOPIC = re.compile(r"^\w[\w\- ]*$")
@@ -23,13 +30,18 @@ def topic_name(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def is_topic(name: str) -> bool:
+    """Whether a name (as `topic_name` gives it) is a usable topic."""
+    return 0 < len(name) <= TOPIC_CHARS and bool(_TOPIC.match(name))
+
+
 def _checked(r: Reader, key: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         r.fail(key, f"expected a topic name, got {value!r}", TOPIC_HINT)
     if control_character(value, breaks=False):
         r.fail(key, "holds a control character", TOPIC_HINT)
     name = topic_name(value)
-    if len(name) > TOPIC_CHARS or not _TOPIC.match(name):
+    if not is_topic(name):
         r.fail(key, f"{value!r} is not a topic name", TOPIC_HINT)
     return name
 

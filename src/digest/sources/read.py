@@ -128,7 +128,7 @@ def _checked(a: Article, source: SourceConfig) -> Article:
         url=http_url(a.url),
         image=image,
         section=source.section,
-        topics=source.topics,
+        topics=tuple(sorted({*source.topics, *a.topics})),
         **kept,
     )
 
