@@ -1,6 +1,7 @@
 """Sending an issue end to end: readers from a CSV, their tokens, the ledger, and the requests.
 
     .venv/bin/python bench/bench_send.py [--sizes 10000,100000,1000000] [--small 10000]
+        [--topics 100000:40]
 
 The SendGrid path runs against the validating stand-in of the tests (tests/sendgrid_standin.py)
 in its own process, for `--sizes` readers (batches of 1000, 4 at once). In the same run the
@@ -9,6 +10,11 @@ threads, for as many readers: the floor that no sender can beat. The outbox (one
 and SMTP (to an aiosmtpd server in its own process) run for `--small` readers. Each send runs
 in a fresh process, timed around `send_issue` only (the issue is built before the clock
 starts); peak memory is that process's peak RSS.
+
+`--topics READERS:SETS` sends to READERS readers spread over SETS distinct topic sets (the
+empty one, readers without topics, among them) through the SendGrid path: eight sources of one
+topic and one story each, so each set selects its own stories, and the send renders once per
+selection (`renders`, which must not pass SETS), however many readers share it.
 """
 
 from __future__ import annotations
@@ -69,7 +75,8 @@ t0 = time.perf_counter()
 report = send_issue(config, lst, SendRequest())
 seconds = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": seconds, "sent": report.tally.sent, "peak_mb": peak}))
+print(json.dumps({"seconds": seconds, "sent": report.tally.sent, "peak_mb": peak,
+                  "renders": report.renders}))
 """
 
 FLOOR = """
@@ -142,6 +149,44 @@ def newsletter(folder: Path, readers: int, backend: str, sendgrid: str, smtp_por
     return folder
 
 
+TOPICS = [f"topic{i}" for i in range(8)]
+
+
+def topic_sets(n: int) -> list[tuple[str, ...]]:
+    """`n` distinct sets of the eight topics: none, each one, then pairs, then triples."""
+    from itertools import combinations
+
+    sets: list[tuple[str, ...]] = [()]
+    for size in (1, 2, 3):
+        sets.extend(combinations(TOPICS, size))
+    if n > len(sets):
+        raise SystemExit(f"--topics: at most {len(sets)} topic sets")
+    return sets[:n]
+
+
+def topic_newsletter(folder: Path, readers: int, sets: int, sendgrid: str) -> Path:
+    """Eight sources of one topic and one story each; readers over `sets` topic sets."""
+    sources = []
+    for i, topic in enumerate(TOPICS):
+        (folder / topic).mkdir(parents=True)
+        (folder / topic / "story.md").write_text(
+            f"---\ntitle: Story {i} of {topic}\n---\n\nThe {topic} desk reports that story "
+            f"{i} happened on Tuesday evening, after a long day of careful work.\n",
+            encoding="utf-8",
+        )
+        sources.append(f'[[sources]]\nname = "{topic}"\nfolder = "{topic}"\ntopics = ["{topic}"]\n')
+    chosen = [";".join(t) for t in topic_sets(sets)]
+    (folder / "subscribers").mkdir()
+    with (folder / "subscribers" / "daily.csv").open("w", encoding="utf-8") as f:
+        f.write("email,name,status,topics\n")
+        for i in range(readers):
+            f.write(f"reader{i}@example.com,Reader {i},subscribed,{chosen[i % sets]}\n")
+    text = CONFIG.format(backend="sendgrid", sendgrid=sendgrid, smtp_port=25)
+    text = text.replace('[[sources]]\nname = "Articles"\nfolder = "articles"\n', "\n".join(sources))
+    (folder / "digest.toml").write_text(text, encoding="utf-8")
+    return folder
+
+
 def child(script: str, *args: str) -> dict[str, float]:
     env = {**os.environ, "DIGEST_SECRET": "bench-secret", "SENDGRID_API_KEY": KEY}
     r = subprocess.run(
@@ -174,6 +219,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--small", type=int, default=10000)
+    parser.add_argument("--topics", default="100000:40", help="READERS:SETS, or 0 to skip")
     args = parser.parse_args()
     rows: list[tuple[str, int, dict[str, float]]] = []
     sg = Peer(STANDIN)
@@ -188,11 +234,18 @@ def main() -> None:
                 Path(tmp) / backend, args.small, backend, sg.address, int(smtp.address)
             )
             rows.append((f"digest send → {backend}", args.small, child(SEND, str(folder))))
+        if args.topics != "0":
+            n, sets = (int(x) for x in args.topics.split(":"))
+            folder = topic_newsletter(Path(tmp) / "topics", n, sets, sg.address)
+            rows.append((f"… over {sets} topic sets → sendgrid", n, child(SEND, str(folder))))
     accepted, received = sg.close(), smtp.close()
-    print(f"{'path':<32} {'readers':>9} {'seconds':>8} {'readers/s':>10} {'peak MB':>8}")
+    head = f"{'path':<34} {'readers':>9} {'seconds':>8} {'readers/s':>10} {'peak MB':>8}"
+    print(head + f" {'renders':>8}")
     for name, n, r in rows:
         rate = r["sent"] / r["seconds"] if r["seconds"] else 0
-        print(f"{name:<32} {n:>9,} {r['seconds']:>8.2f} {rate:>10,.0f} {r['peak_mb']:>8.0f}")
+        renders = f"{r['renders']:>8.0f}" if "renders" in r else f"{'-':>8}"
+        line = f"{name:<34} {n:>9,} {r['seconds']:>8.2f} {rate:>10,.0f} {r['peak_mb']:>8.0f}"
+        print(f"{line} {renders}")
         if r["sent"] != n:
             print(f"  ! sent {r['sent']} of {n}")
     print(f"stand-in accepted {accepted:,} recipients; SMTP sink received {received:,} messages")

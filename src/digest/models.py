@@ -116,17 +116,28 @@ class Entry:
     image_width: int | None = None
     image_height: int | None = None
     """Added later: an entry cached by an older version has neither, and loads without."""
+    categories: tuple[str, ...] = ()
+    """The feed's categories (tags) of the item, as written; `[topics]` maps them to topics.
+    Added later: an entry cached by an older version has none."""
 
     def to_json(self) -> dict[str, Any]:
         d = self.__dict__.copy()
         d["published"] = self.published.isoformat() if self.published else None
         d["paragraphs"] = list(self.paragraphs)
+        d["categories"] = list(self.categories)
         return d
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Entry:
         published = datetime.fromisoformat(d["published"]) if d.get("published") else None
-        return cls(**{**d, "published": published, "paragraphs": tuple(d["paragraphs"])})
+        return cls(
+            **{
+                **d,
+                "published": published,
+                "paragraphs": tuple(d["paragraphs"]),
+                "categories": tuple(d.get("categories") or ()),
+            }
+        )
 
 
 @dataclass(frozen=True)

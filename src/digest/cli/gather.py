@@ -61,6 +61,7 @@ def gather(
                     "url": a.url,
                     "published": a.published.isoformat() if a.published else None,
                     "author": a.author,
+                    "topics": list(a.topics),
                     "image": a.image,
                     "lead": list(a.lead),
                     "carried_over": a.id in result.carried,
@@ -97,6 +98,7 @@ def gather(
             f"   {redact(a.source)} · {when_text(a.published)}"
             + (f" · {a.url}" if a.url else "")
             + (" · held over" if a.id in result.carried else "")
+            + (f" · topics: {', '.join(a.topics)}" if a.topics else "")
         )
         for p in a.lead:
             click.echo(textwrap.fill(p, width=96, initial_indent="   ", subsequent_indent="   "))

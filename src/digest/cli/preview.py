@@ -14,7 +14,8 @@ from ..compose import Reader
 from ..config import Config, ListConfig
 from ..deliver import PreviewResult
 from ..deliver.preview import reader_as
-from ..pipeline import preview_issue
+from ..pipeline import preview_selection
+from ..pipeline.selections import topics_arg
 from .common import CONTEXT, config_option, get_config, since_option, source_progress, when_text
 
 log = logging.getLogger(__name__)
@@ -45,13 +46,27 @@ log = logging.getLogger(__name__)
     help="Address the preview to this reader of the list: their name, and their own "
     "unsubscribe link (signed with DIGEST_SECRET).",
 )
+@click.option(
+    "--topics",
+    "topics_text",
+    metavar="TOPICS",
+    help='Show the issue as readers of these topics get it ("science;history", as in the '
+    "list's topics column); with --as, instead of that reader's own topics.",
+)
 @click.option("--open", "open_browser", is_flag=True, help="Open the HTML in your browser.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the result as JSON, with the selections readers' topics make and how many "
+    "readers get each.",
+)
 def preview(
     list_name: str | None,
     out: Path,
     since_text: str | None,
     as_address: str | None,
+    topics_text: str | None,
     open_browser: bool,
     as_json: bool,
 ) -> None:
@@ -65,18 +80,40 @@ def preview(
     Examples:
       digest preview
       digest preview --list daily --out /tmp/preview --open
-      digest preview --as ada@example.com
+      digest preview --as ada@example.com    # with Ada's name, link and topics
+      digest preview --topics "science;history"
       digest preview --since 2026-11-01
     """
     config = get_config(click.get_current_context())
     lst = config.get_list(list_name)
     since = since_option(since_text, lst.zone)
-    reader = _reader(config, lst, as_address) if as_address is not None else None
+    topics = topics_arg(topics_text) if topics_text is not None else None
+    if topics_text is not None and not topics:
+        raise click.BadParameter(
+            'give one or more topics, e.g. "science;history"', param_hint="--topics"
+        )
+    reader = None
+    if as_address is not None:
+        reader, own = _reader(config, lst, as_address)
+        topics = own if topics is None else topics
     with source_progress("Reading sources", enabled=True) as progress:
-        result = preview_issue(config, lst, out, since=since, progress=progress, reader=reader)
+        result, selections = preview_selection(
+            config,
+            lst,
+            out,
+            since=since,
+            progress=progress,
+            reader=reader,
+            topics=topics,
+            count=as_json,
+        )
     if as_json:
-        click.echo(json.dumps(result.as_json(), indent=2))
+        assert selections is not None
+        shown = {"topics": list(topics or ()), **selections.as_json()}
+        click.echo(json.dumps({**result.as_json(), **shown}, indent=2, ensure_ascii=False))
     else:
+        if topics:
+            click.echo(f"As readers of the topics {';'.join(topics)} get it:")
         for path in result.paths:
             click.echo(str(path))
         for line in _summary(result, lst):
@@ -87,9 +124,9 @@ def preview(
         _open(result.paths[0])
 
 
-def _reader(config: Config, lst: ListConfig, address: str) -> Reader:
-    """The reader `--as` names, with their own unsubscribe link; warns as `digest send` does
-    when that link cannot work."""
+def _reader(config: Config, lst: ListConfig, address: str) -> tuple[Reader, tuple[str, ...]]:
+    """The reader `--as` names, with their own unsubscribe link, and their topics; warns as
+    `digest send` does when that link cannot work."""
     secret = os.environ.get("DIGEST_SECRET", "")
     reader, sub = reader_as(config.base_url, secret, lst.name, lst.subscribers, address)
     missing = [
@@ -105,7 +142,7 @@ def _reader(config: Config, lst: ListConfig, address: str) -> Reader:
         log.warning(
             "%s is %s on list %s: a send does not reach them", sub.email, sub.status, lst.name
         )
-    return reader
+    return reader, sub.topics
 
 
 def _summary(result: PreviewResult, lst: ListConfig) -> list[str]:

@@ -148,6 +148,10 @@ def status(list_name: str | None, issue_id: str | None, as_json: bool) -> None:
     for r in rows:
         done = f"finished {when_text(r.finished_at)}" if r.finished_at else "not finished"
         counts = ", ".join(f"{k} {v}" for k, v in r.counts.items() if v or k == "sent")
+        if r.nothing_for:
+            counts += f", skipped {r.nothing_for}: nothing in their topics today"
+        if r.renders > 1:
+            counts += f"; {r.renders} renders for {len(r.variants)} selections"
         click.echo(f"{r.issue_id}: {counts} (started {when_text(r.started_at)}, {done})")
         for email, reason in r.failed:
             click.echo(f"  {email}: {reason}")

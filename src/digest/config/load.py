@@ -33,6 +33,7 @@ from .model import (
     SourceConfig,
     WordOverride,
 )
+from .topics import check_for_everyone, parse_topic_table, topic_list
 from .values import (
     LANGUAGE,
     LIST_NAME_HINT,
@@ -84,7 +85,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     """Build a Config from parsed TOML; `path` is used in messages and to resolve relative paths."""
     r = Reader(path)
     root = path.parent.resolve()
-    only_keys(r, data, "", {"newsletter", "sources", "lists", "delivery"})
+    only_keys(r, data, "", {"newsletter", "sources", "lists", "delivery", "topics"})
     newsletter = r.table(data, "newsletter", required=False)
     only_keys(r, newsletter, "newsletter", {"templates", "state", "base_url"})
     templates_dir = root / r.string(newsletter, "newsletter.templates", default="templates")
@@ -100,6 +101,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         if s.name in seen:
             r.fail(f"sources[{i}].name", f"the name {s.name!r} is used twice", "names must differ")
         seen.add(s.name)
+    topics = parse_topic_table(r, data)
 
     lists_raw = r.table(data, "lists", required=True)
     if not lists_raw:
@@ -108,6 +110,8 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         name: _parse_list(r, r.table(lists_raw, name, key=key), name, key, root, seen)
         for name, key in _list_keys(r, lists_raw)
     }
+    for lst in lists.values():
+        _check_topics(r, lst, sources, topics)
     return Config(
         path=path,
         root=root,
@@ -118,7 +122,22 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         base_url=web_base,
         base_url_given="base_url" in newsletter,
         delivery=parse_delivery(r, data, root),
+        topics=topics,
     )
+
+
+def _check_topics(
+    r: Reader,
+    lst: ListConfig,
+    sources: tuple[SourceConfig, ...],
+    table: tuple[tuple[str, tuple[str, ...]], ...],
+) -> None:
+    """The list's `for_everyone` topics must be ones its stories can have."""
+    names = set(lst.sources) if lst.sources is not None else {s.name for s in sources}
+    producible = {t: None for s in sources if s.name in names for t in s.topics}
+    producible |= {t: None for t, _ in table}
+    key = f"lists.{key_text(lst.name)}.for_everyone"
+    check_for_everyone(r, key, lst.for_everyone, producible)
 
 
 def _list_keys(r: Reader, lists_raw: dict[str, Any]) -> list[tuple[str, str]]:
@@ -137,7 +156,7 @@ def _list_keys(r: Reader, lists_raw: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _parse_source(r: Reader, s: dict[str, Any], key: str, root: Path) -> SourceConfig:
-    only_keys(r, s, key, {"name", "feed", "folder", "max_items", "full_text", "section"})
+    only_keys(r, s, key, {"name", "feed", "folder", "max_items", "full_text", "section", "topics"})
     if ("feed" in s) == ("folder" in s):
         r.fail(key, "needs exactly one of `feed` or `folder`", 'e.g. feed = "https://…/rss"')
     kind: Literal["feed", "folder"] = "feed" if "feed" in s else "folder"
@@ -158,6 +177,7 @@ def _parse_source(r: Reader, s: dict[str, Any], key: str, root: Path) -> SourceC
         max_items=max_items,
         full_text=full_text,  # type: ignore[arg-type]
         section=section(r, s, f"{key}.section"),
+        topics=topic_list(r, s, f"{key}.topics"),
     )
 
 
@@ -177,6 +197,7 @@ _LIST_KEYS |= {"grace_hours", "archive"}
 _LIST_KEYS |= {"hold_over_hours"}
 _LIST_KEYS |= {"words"}
 _LIST_KEYS |= {"address", "logo", "logo_width", "logo_height", "sections"}
+_LIST_KEYS |= {"for_everyone"}
 
 
 def _schedule_problem(text: str) -> str | None:
@@ -252,6 +273,7 @@ def _parse_list(
         logo_width=r.integer(t, f"{k}.logo_width", default=160),
         logo_height=r.integer(t, f"{k}.logo_height", default=None),
         sections=r.boolean(t, f"{k}.sections", default=True),
+        for_everyone=topic_list(r, t, f"{k}.for_everyone"),
     )
 
 

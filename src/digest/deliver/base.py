@@ -54,6 +54,9 @@ class Recipient:
     """The one-click (RFC 8058) unsubscribe link, with the reader's own token."""
     key: str
     """The reader's key in the ledger: the address in its casefolded form."""
+    variant: str = ""
+    """The selection of stories this reader gets (their topics); "" is the whole issue.
+    Readers of one selection share its one render and are batched together."""
 
     @property
     def reader(self) -> Reader:

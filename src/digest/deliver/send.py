@@ -4,6 +4,11 @@ For each batch: claim it in the ledger (committed before anything goes out), han
 sender (a few at once when the sender allows), retry a refused batch with backoff, then mark
 each reader's outcome. Readers stream in; only the batches in flight are held, so a list of a
 million costs the same memory as one of a thousand.
+
+Readers carry the selection of stories they get (`Recipient.variant`, from their topics); a
+batch holds readers of one selection only (a SendGrid request has one content), so readers
+wait in a small buffer per selection until their batch is full, and the letter of each
+selection is asked for (and so rendered) only when its first batch goes out.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
 from typing import Literal
 
 from ..errors import DigestError
@@ -28,6 +32,12 @@ __all__ = ["IssueLedger", "SendOptions", "Tally", "deliver", "open_sender"]
 log = logging.getLogger(__name__)
 
 Progress = Callable[["Tally"], None]
+Letters = Callable[[str], Letter]
+"""The letter of a selection (`Recipient.variant`), rendered when first asked."""
+
+_BUFFERED_BATCHES = 8
+"""Readers waiting for their selection's batch to fill, at most this many batches' worth:
+then the fullest buffer goes out part-full, so memory stays flat however many selections."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,7 @@ class IssueLedger:
             _now(),
             retry_failed=self.options.retry_failed,
             resend_unknown=self.options.resend_unknown,
+            variant=batch[0].variant if batch else "",
         )
 
     def mark(self, outcomes: list[tuple[str, str, str | None, str | None]]) -> None:
@@ -90,7 +101,7 @@ Outcome = tuple[Literal["done", "gave up", "unknown", "halted"], list[Result] | 
 
 
 def deliver(
-    letter: Letter,
+    letter: Letter | Letters,
     readers: Iterable[Recipient],
     sender: Sender,
     ledger: IssueLedger,
@@ -99,14 +110,16 @@ def deliver(
     sleep: Callable[[float], None] | None = None,
     held: Callable[[], Collection[str]] | None = None,
 ) -> Tally:
-    """Send `letter` to every due reader of `readers`. Raises Permanent (after settling the
-    batches already out) when the sender says nothing will work.
+    """Send `letter` to every due reader of `readers` (or, given `Letters`, each reader the
+    letter of their selection). Raises Permanent (after settling the batches already out)
+    when the sender says nothing will work.
 
     A batch is claimed only when a worker is free to send it at once, so no more than
     `sender.concurrency` batches are ever claimed and not yet answered: a kill leaves at most
     those in doubt, and a stop (a Permanent refusal, Ctrl-C) sends nothing more: batches
     waiting to be retried are given back as pending. `held()`, asked before each batch is
     claimed, names the readers (keys) who left since the stream started: they are not sent."""
+    letters: Letters = letter if callable(letter) else (lambda _variant: letter)
     tally = Tally()
     backoff = ledger.options.backoff or Backoff()
     halt = threading.Event()
@@ -126,13 +139,16 @@ def deliver(
                     chunk = kept
                     if not chunk:
                         continue
+                # The selection's letter is kept in the ledger before any reader is claimed
+                # with it, so a resumed send finds the same content.
+                content = letters(chunk[0].variant)
                 claim = ledger.claim(chunk)
                 tally.skipped += len(chunk) - (len(claim.readers) if claim else 0)
                 if claim is None:
                     continue
                 claimed = set(claim.readers)
                 batch = [r for r in chunk if r.key in claimed]
-                future = pool.submit(_attempts, sender, letter, batch, backoff, pause, halt)
+                future = pool.submit(_attempts, sender, content, batch, backoff, pause, halt)
                 inflight[future] = (claim, batch)
         except BaseException:
             halt.set()  # Ctrl-C or a broken reader stream: no more tries
@@ -172,9 +188,21 @@ def open_sender(
 
 
 def _batched(readers: Iterable[Recipient], size: int) -> Iterator[list[Recipient]]:
-    it = iter(readers)
-    while chunk := list(islice(it, size)):
-        yield chunk
+    """Batches of `size` readers of one selection each, in the order they fill up."""
+    waiting: dict[str, list[Recipient]] = {}
+    held = 0
+    for r in readers:
+        buffer = waiting.setdefault(r.variant, [])
+        buffer.append(r)
+        held += 1
+        if len(buffer) >= size:
+            held -= len(buffer)
+            yield waiting.pop(r.variant)
+        elif held >= size * _BUFFERED_BATCHES:
+            fullest = max(waiting, key=lambda v: len(waiting[v]))
+            held -= len(waiting[fullest])
+            yield waiting.pop(fullest)
+    yield from (b for b in waiting.values() if b)
 
 
 def _attempts(

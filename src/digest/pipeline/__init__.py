@@ -5,7 +5,14 @@ HTTP client) and hands each its few settings."""
 
 from __future__ import annotations
 
-from .issue import build_issue, check_sources, gather, issue_id, preview_issue
+from .issue import (
+    build_issue,
+    check_sources,
+    gather,
+    issue_id,
+    preview_issue,
+    preview_selection,
+)
 from .send import SendReport, SendRequest, send_issue
 
 __all__ = [
@@ -16,5 +23,6 @@ __all__ = [
     "gather",
     "issue_id",
     "preview_issue",
+    "preview_selection",
     "send_issue",
 ]

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..compose import Reader, render
 from ..compose.render import check_templates
 from ..config import Config, ListConfig
+from ..config.topics import category_topics
 from ..deliver import PreviewResult, preview_reader, write_preview
 from ..errors import NoArticlesError, SourceError
 from ..gather import (
@@ -33,8 +34,17 @@ from ..sources.health import report
 from ..state import State, open_state
 from ..summarise import summarise_items
 from ..urls import redact
+from .selections import ListSelections, count_selections, issue_for_topics, shown
 
-__all__ = ["Issue", "build_issue", "check_sources", "gather", "issue_id", "preview_issue"]
+__all__ = [
+    "Issue",
+    "build_issue",
+    "check_sources",
+    "gather",
+    "issue_id",
+    "preview_issue",
+    "preview_selection",
+]
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +91,8 @@ async def _gather(
         before = state.health.all()  # what this reading's health is compared with
         async with Fetcher(limits) as fetcher:
             t0 = time.perf_counter()
-            reading = Reading(fetcher, state.feeds, state.health, now)
+            categories = category_topics(config.topics)
+            reading = Reading(fetcher, state.feeds, state.health, now, categories)
             reads = await read_sources(sources, reading, progress)
             t1 = time.perf_counter()
             history = _history(state, lst.name, reads, now, use_last_sent=since is None)
@@ -301,16 +312,40 @@ def preview_issue(
     since: datetime | None = None,
     progress: Progress | None = None,
     reader: Reader | None = None,
+    topics: Sequence[str] | None = None,
 ) -> PreviewResult:
     """Build the next issue and write it into `out` as `.html`, `.txt` and `.eml`, addressed
-    to `reader` (default: the list's own sender, with a clearly fake unsubscribe link)."""
+    to `reader` (default: the list's own sender, with a clearly fake unsubscribe link); with
+    `topics`, as the readers of those topics get it."""
+    return preview_selection(
+        config, lst, out, now=now, since=since, progress=progress, reader=reader, topics=topics
+    )[0]
+
+
+def preview_selection(
+    config: Config,
+    lst: ListConfig,
+    out: Path,
+    *,
+    now: datetime | None = None,
+    since: datetime | None = None,
+    progress: Progress | None = None,
+    reader: Reader | None = None,
+    topics: Sequence[str] | None = None,
+    count: bool = False,
+) -> tuple[PreviewResult, ListSelections | None]:
+    """`preview_issue`, and with `count` the list's readers counted by the selection of the
+    issue they get (the CSV streamed once)."""
     now = now or datetime.now(UTC)
-    issue = build_issue(config, lst, now=now, since=since, progress=progress)
+    whole = build_issue(config, lst, now=now, since=since, progress=progress)
+    issue = issue_for_topics(whole, config, lst, topics) if topics else whole
+    selections = count_selections(shown(whole), lst, lst.for_everyone) if count else None
     reader = reader or preview_reader(config.base_url, lst.name, lst.sender)
     web = web_url(config, lst, issue.digest.issue_id)
     for warning in issue.rendered.warnings:  # the sources' problems were said when read
         log.warning("%s", warning)
-    return write_preview(issue, out, sender=lst.sender, reader=reader, now=now, web_url=web)
+    result = write_preview(issue, out, sender=lst.sender, reader=reader, now=now, web_url=web)
+    return result, selections
 
 
 def web_url(config: Config, lst: ListConfig, ledger_id: str) -> str:

@@ -13,12 +13,12 @@ from urllib.parse import urlsplit
 from ..compose.personalise import fill_issue
 from ..config import Config, ListConfig
 from ..deliver.base import Letter, Recipient
-from ..models import Issue
-from ..subscribers import SubscriberList
+from ..models import Issue, Rendered
+from ..subscribers import Subscriber, SubscriberList
 from ..tokens import unsubscribe_url
 from .issue import web_url
 
-__all__ = ["letter_for", "letter_from", "letter_json", "recipients"]
+__all__ = ["letter_for", "letter_from", "letter_json", "letter_of", "recipient", "recipients"]
 
 
 def letter_for(
@@ -26,10 +26,16 @@ def letter_for(
 ) -> Letter:
     """The issue as every reader of `lst` gets it, before their own parts. `ledger_id` is the
     issue's id in the ledger (today's, or `-2`… with --new-issue)."""
+    return letter_of(issue.rendered, lst, config, now, ledger_id)
+
+
+def letter_of(
+    r: Rendered, lst: ListConfig, config: Config, now: datetime, ledger_id: str
+) -> Letter:
+    """A render (the whole issue, or one selection of its stories) as a `Letter`."""
     host = urlsplit(config.base_url).hostname or "localhost"
     sender_address = parseaddr(lst.sender)[1]
     mailto = parseaddr(lst.reply_to)[1] if lst.reply_to else sender_address
-    r = issue.rendered
     web = web_url(config, lst, ledger_id)
     return Letter(
         list_name=lst.name,
@@ -40,7 +46,7 @@ def letter_for(
         preheader=r.preheader,
         html=fill_issue(r.html, marker=r.marker, web_url=web, escape=True),
         text=fill_issue(r.text, marker=r.marker, web_url=web, escape=False),
-        marker=issue.rendered.marker,
+        marker=r.marker,
         list_id=formataddr((lst.title, f"{lst.name}.{host}")),
         unsubscribe_mailto=mailto,
         date=now,
@@ -60,5 +66,14 @@ def letter_from(d: dict[str, Any]) -> Letter:
 def recipients(config: Config, lst: ListConfig, secret: str) -> Iterator[Recipient]:
     """The list's subscribed readers, streamed, each with their own unsubscribe link."""
     for sub in SubscriberList(lst.subscribers).iter_active():
-        url = unsubscribe_url(config.base_url, secret, lst.name, sub.email)
-        yield Recipient(email=sub.email, name=sub.name, unsubscribe_url=url, key=sub.key)
+        yield recipient(config, lst, secret, sub)
+
+
+def recipient(
+    config: Config, lst: ListConfig, secret: str, sub: Subscriber, variant: str = ""
+) -> Recipient:
+    """One reader as a send hands them to the sender, with their signed unsubscribe link."""
+    url = unsubscribe_url(config.base_url, secret, lst.name, sub.email)
+    return Recipient(
+        email=sub.email, name=sub.name, unsubscribe_url=url, key=sub.key, variant=variant
+    )

@@ -52,6 +52,13 @@ class SendReport:
     finished: bool = False
     totals: dict[str, int] = field(default_factory=dict)
     """Every reader of the issue by state, after this run (from the ledger)."""
+    renders: int = 0
+    """The issue's renders: the whole issue, and one per other selection of its stories
+    that readers' topics asked for (each once, however many readers share it)."""
+    nothing_for: int = 0
+    """Readers skipped: nothing in their topics today (not sent, not marked)."""
+    variants: dict[str, int] = field(default_factory=dict)
+    """Readers in the ledger per selection ("" is the whole issue)."""
 
     @property
     def problems(self) -> int:

@@ -24,13 +24,17 @@ from ..deliver.send import IssueLedger, Progress, Tally, deliver, open_sender
 from ..deliver.senders import REAL_BACKENDS, make_sender
 from ..errors import ConfigError, DigestError, NoArticlesError
 from ..models import Issue
+from ..selection import Selector
 from ..state import State, open_state
+from ..state.sends import FrozenSend
 from ..subscribers import InvalidAddress, SubscriberList, normalise
 from .changes import apply_pending
+from .frozen import FrozenIssue, frozen_from, frozen_json
 from .issue import build_issue, issue_id
-from .letter import letter_for, letter_from, letter_json, recipients
+from .letter import letter_for, letter_from, letter_json
 from .report import SendReport, SendRequest, open_problems
 from .trial import due_filter, without_ledger
+from .variants import Variants, variant_recipients
 
 __all__ = ["SendReport", "SendRequest", "send_issue"]
 
@@ -108,16 +112,28 @@ def _send(
         if request.dry_run or request.to:
             apply_pending(config, lst)  # count from the file as the clicks left it
             held = state.changes.held(lst.name, now)
-            return without_ledger(config, lst, request, backend, secret, letter, built, held=held)
+            selector = Selector(
+                built.digest.articles[: built.rendered.articles_included], lst.for_everyone
+            )
+            return without_ledger(
+                config, lst, request, backend, secret, letter, built, held=held, selector=selector
+            )
         shown = built.digest.articles[: built.rendered.articles_included]
         ids = [a.id for a in shown]  # an article left out for size is not sent: it may come next
-        frozen = state.sends.start(lst.name, issue, backend, letter_json(letter), ids, now)
+        stories = FrozenIssue(replace(built.digest, articles=shown), lst.for_everyone)
+        frozen = state.sends.start(
+            lst.name, issue, backend, letter_json(letter), ids, now, frozen_json(stories)
+        )
     letter = letter_from(frozen.letter)
     if request.dry_run or request.to:
         due = due_filter(state, lst.name, letter.issue_id, request.options)
         apply_pending(config, lst)
         held = state.changes.held(lst.name, now)
-        return without_ledger(config, lst, request, backend, secret, letter, None, due, held)
+        stories = frozen_from(frozen.issue) if frozen.issue else None
+        selector = Selector(stories.digest.articles, stories.for_everyone) if stories else None
+        return without_ledger(
+            config, lst, request, backend, secret, letter, None, due, held, selector
+        )
     if frozen.finished_at is not None and not _retrying(request):
         state.sends.interrupted(lst.name, issue, now)  # a killed --retry-failed run's batches
         when = frozen.finished_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -131,9 +147,7 @@ def _send(
             f"issue today); {_totals_line(totals)}{hint}",
             totals=totals,
         )
-    return _deliver(
-        config, lst, request, backend, secret, state, letter, frozen.article_ids, progress
-    )
+    return _deliver(config, lst, request, backend, secret, state, frozen, progress)
 
 
 def _check_request(request: SendRequest, backend: str) -> None:
@@ -215,12 +229,13 @@ def _deliver(
     backend: str,
     secret: str,
     state: State,
-    letter: Letter,
-    article_ids: tuple[str, ...],
+    frozen: FrozenSend,
     progress: Progress | None,
 ) -> SendReport:
     start = time.perf_counter()
     opened = datetime.now(UTC)
+    variants = Variants(config, lst, state, frozen, opened)
+    letter = variants.full
     apply_pending(config, lst)  # the file as the clicks so far left it
     interrupted = state.sends.interrupted(lst.name, letter.issue_id, opened)
     backoff = request.options.backoff or Backoff(tries=config.delivery.max_retries + 1)
@@ -230,8 +245,8 @@ def _deliver(
     open_sender(sender, backoff)
     try:
         tally = deliver(
-            letter,
-            recipients(config, lst, secret),
+            variants,
+            variant_recipients(config, lst, secret, variants),
             sender,
             ledger,
             progress=progress,
@@ -239,7 +254,10 @@ def _deliver(
         )
     finally:
         sender.close()
-    return _conclude(state, lst, request, backend, letter, article_ids, tally, interrupted, start)
+        state.sends.set_nothing_for(lst.name, letter.issue_id, variants.nothing_for)
+    return _conclude(
+        state, lst, request, backend, letter, frozen.article_ids, tally, interrupted, start
+    )
 
 
 def _conclude(
@@ -255,11 +273,21 @@ def _conclude(
 ) -> SendReport:
     """The issue's articles count as sent once a reader has the issue; the issue is finished
     once no reader is left to try. Nobody on the list at all: the issue is forgotten."""
-    totals = state.sends.counts(lst.name, letter.issue_id).counts
+    ledger = state.sends.counts(lst.name, letter.issue_id)
+    totals = ledger.counts
     done = datetime.now(UTC)
+    nothing = ledger.nothing_for
+    skipped_topics = f"skipped {nothing}: nothing in their topics today" if nothing else ""
     if not any(totals.values()):
         state.sends.forget(lst.name, letter.issue_id)
-        return SendReport(lst.name, None, backend, f"nobody to send to on list {lst.name!r}")
+        line = f"nobody to send to on list {lst.name!r}"
+        return SendReport(
+            lst.name,
+            None,
+            backend,
+            line + (f" ({skipped_topics})" if nothing else ""),
+            nothing_for=nothing,
+        )
     if totals["sent"] and not request.sandbox:  # a sandbox send delivered nothing
         # The issue's time is when it was built and frozen, not when its last reader was
         # reached: the next issue's window (and what this one was offered) starts there, so a
@@ -272,6 +300,12 @@ def _conclude(
         f"{letter.issue_id}: sent {tally.sent}, skipped {tally.skipped} (not due), "
         f"failed {tally.failed}, unknown {tally.unknown}"
         + (f", left out {tally.withheld} (unsubscribed meanwhile)" if tally.withheld else "")
+        + (f", {skipped_topics}" if nothing else "")
+        + (
+            f"; {ledger.renders} renders for {len(ledger.variants)} selections"
+            if ledger.renders > 1
+            else ""
+        )
         + (f"; {interrupted} left in doubt by a send that stopped" if interrupted else "")
         + (f"; {_totals_line(totals)}" if open_problems(totals) else "")
     )
@@ -286,4 +320,7 @@ def _conclude(
         seconds=time.perf_counter() - start,
         finished=finished,
         totals=totals,
+        renders=ledger.renders,
+        nothing_for=nothing,
+        variants=ledger.variants,
     )

@@ -3,7 +3,7 @@ go to) and one test copy to `--to`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from itertools import islice
 
@@ -14,9 +14,10 @@ from ..deliver.send import SendOptions, open_sender
 from ..deliver.senders import make_sender
 from ..errors import DigestError
 from ..models import Issue
+from ..selection import Selector
 from ..state import State
+from ..subscribers import SubscriberList
 from ..tokens import unsubscribe_url
-from .letter import recipients
 from .report import SendReport, SendRequest
 
 __all__ = ["due_filter", "without_ledger"]
@@ -51,24 +52,40 @@ def without_ledger(
     built: Issue | None,
     due: Callable[[list[str]], int] | None = None,
     held: frozenset[str] = frozenset(),
+    selector: Selector | None = None,
 ) -> SendReport:
-    """A dry run (count the readers still due) or one test copy (`--to`): the ledger is not
-    touched. `due` counts which of some reader keys an issue already started is still due;
-    `held` are readers whose unsubscribe click is not in the file yet (not counted)."""
+    """A dry run (count the readers still due) or one test copy (`--to`, the whole issue):
+    the ledger is not touched. `due` counts which of some reader keys an issue already started
+    is still due; `held` are readers whose unsubscribe click is not in the file yet (not
+    counted); `selector` the issue's selections, to leave out (and count) the readers whose
+    topics select nothing."""
     articles = built.rendered.articles_included if built else 0
     if request.to and not request.dry_run:
         return _test_copy(config, lst, request, backend, secret, letter, articles)
-    n = 0
-    keys = (r.key for r in recipients(config, lst, secret) if r.key not in held)
-    while chunk := list(islice(keys, 900)):
+    n = nothing = 0
+
+    def keys() -> Iterator[str]:
+        nonlocal nothing
+        for sub in SubscriberList(lst.subscribers).iter_active():
+            if sub.key in held:
+                continue
+            if selector is not None and not selector.of(sub.topics).articles:
+                nothing += 1
+                continue
+            yield sub.key
+
+    stream = keys()
+    while chunk := list(islice(stream, 900)):
         n += due(chunk) if due else len(chunk)
+    skipped = f", skipped {nothing}: nothing in their topics today" if nothing else ""
     return SendReport(
         lst.name,
         letter.issue_id,
         backend,
-        f"dry run: {letter.issue_id} would go to {n} reader(s) through {backend}",
+        f"dry run: {letter.issue_id} would go to {n} reader(s) through {backend}{skipped}",
         articles,
         readers=n,
+        nothing_for=nothing,
     )
 
 

@@ -14,7 +14,7 @@ from ..urls import canonical_url
 from .identity import item_id, item_key
 from .sanitise import FeedText, inline_text
 
-__all__ = ["ParsedFeed", "RawItem", "clean_title", "collect"]
+__all__ = ["ParsedFeed", "RawItem", "clean_categories", "clean_title", "collect"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,23 @@ class RawItem:
     image_alt: str | None = None
     image_width: int | None = None
     image_height: int | None = None
+    categories: tuple[str, ...] = ()
+
+
+MAX_CATEGORIES = 30
+CATEGORY_CHARS = 100
+
+
+def clean_categories(values: Iterable[Any]) -> tuple[str, ...]:
+    """An item's categories as plain one-line text, each once, a bounded number of them: a
+    feed may put markup, huge strings or thousands of tags there."""
+    out: dict[str, None] = {}
+    for v in values:
+        if len(out) >= MAX_CATEGORIES:
+            break
+        if isinstance(v, str) and (c := title_line(inline_text(v))[:CATEGORY_CHARS].strip()):
+            out.setdefault(c, None)
+    return tuple(out)
 
 
 def clean_title(title: Any) -> str | None:
@@ -98,6 +115,7 @@ def collect(
                 image_alt=raw.image_alt,
                 image_width=raw.image_width,
                 image_height=raw.image_height,
+                categories=raw.categories,
             )
         )
     problems = []

@@ -24,7 +24,7 @@ import feedparser
 
 from ..text import as_utc
 from ..urls import http_url
-from .entries import ParsedFeed, RawItem, clean_title, collect
+from .entries import ParsedFeed, RawItem, clean_categories, clean_title, collect
 from .fetch import human_size
 from .jsonfeed import parse_json_feed
 from .sanitise import FeedText, feed_text, is_tracking_image, pixel_size, plain_paragraphs
@@ -248,6 +248,9 @@ def _from_feedparser(e: Any, feed_url: str) -> RawItem:
         image_alt=image.image_alt,
         image_width=image.image_width,
         image_height=image.image_height,
+        categories=clean_categories(
+            t.get("term") or t.get("label") for t in e.get("tags") or () if isinstance(t, dict)
+        ),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import frontmatter
 import yaml
 
+from ..config.topics import TOPIC_HINT, is_topic, topic_name
 from ..errors import SourceError
 from ..models import Article
 from ..text import as_utc, line, paragraphs, parse_iso, site_line, title_line, word_count
@@ -181,7 +182,27 @@ def _article(
         image_width=width,
         image_height=height,
         site=site_line(str(meta["site"])) if meta.get("site") else None,
+        topics=_topics(meta, path),
     )
+
+
+def _topics(meta: dict[str, Any], path: Path) -> tuple[str, ...]:
+    """A Markdown file's own `topics` (a list, or "science; space"), added to its source's.
+    A value that is no topic name is left out with a warning; the article stays."""
+    value = meta.get("topics")
+    if value is None:
+        return ()
+    items = value.split(";") if isinstance(value, str) else value
+    if not isinstance(items, list):
+        items = [value]
+    kept = set()
+    for item in items:
+        name = topic_name(item) if isinstance(item, str) else ""
+        if is_topic(name):
+            kept.add(name)
+        elif not (isinstance(item, str) and not item.strip()):
+            log.warning("%s: topics: %r is not a topic name; left out (%s)", path, item, TOPIC_HINT)
+    return tuple(sorted(kept))
 
 
 def _size(meta: dict[str, Any], key: str, path: Path) -> int | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..text import parse_iso
 from ..urls import http_url
-from .entries import ParsedFeed, RawItem, clean_title, collect
+from .entries import ParsedFeed, RawItem, clean_categories, clean_title, collect
 from .sanitise import FeedText, feed_text, is_tracking_image, plain_paragraphs
 
 __all__ = ["parse_json_feed"]
@@ -73,6 +73,7 @@ def _from_json_item(item: Mapping[str, Any], feed_url: str, feed_author: str | N
         text.image,
     )
     guid = item.get("id")
+    tags = item.get("tags")
     # JSON Feed gives no sizes or alt text; the content's own `<img>` of the same image does.
     same = image is not None and image == text.image
     return RawItem(
@@ -86,4 +87,5 @@ def _from_json_item(item: Mapping[str, Any], feed_url: str, feed_author: str | N
         image_alt=text.image_alt if same else None,
         image_width=text.image_width if same else None,
         image_height=text.image_height if same else None,
+        categories=clean_categories(tags) if isinstance(tags, list) else (),
     )

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..config import SourceConfig
+from ..config.topics import topic_name
 from ..errors import DigestError, SourceError
 from ..models import Article, Entry, Item, SourceHealth, SourceRead
 from ..state.cache import FeedCache
@@ -47,6 +48,8 @@ class Reading:
     feeds: FeedCache
     health: HealthLog
     now: datetime
+    categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Feed category (as `config.topic_name` makes it) → topics: digest.toml's `[topics]`."""
 
 
 async def read_sources(
@@ -120,7 +123,14 @@ def _checked(a: Article, source: SourceConfig) -> Article:
     image that is not kept takes its size and alt text with it."""
     image = http_url(a.image)
     kept = {} if image else {"image_alt": None, "image_width": None, "image_height": None}
-    return replace(a, url=http_url(a.url), image=image, section=source.section, **kept)
+    return replace(
+        a,
+        url=http_url(a.url),
+        image=image,
+        section=source.section,
+        topics=tuple(sorted({*source.topics, *a.topics})),
+        **kept,
+    )
 
 
 def _read_file(source: SourceConfig, run: Reading) -> SourceRead:
@@ -171,13 +181,24 @@ def _from_entries(
     )
     site = site_line(result.title)
     items = tuple(
-        Item(_article(e, source, site), e.canonical_url, source, False) for e in result.entries
+        Item(_article(e, source, site, run.categories), e.canonical_url, source, False)
+        for e in result.entries
     )
     lines = tuple(f"{source.label}: {p}" for p in result.problems)
     return SourceRead(source, items, lines, health)
 
 
-def _article(e: Entry, source: SourceConfig, site: str | None) -> Article:
+def topics_of(
+    e: Entry, source: SourceConfig, categories: Mapping[str, tuple[str, ...]]
+) -> tuple[str, ...]:
+    """The story's topics: its source's, and those its feed categories mean (`[topics]`)."""
+    mapped = (t for c in e.categories for t in categories.get(topic_name(c), ()))
+    return tuple(sorted({*source.topics, *mapped}))
+
+
+def _article(
+    e: Entry, source: SourceConfig, site: str | None, categories: Mapping[str, tuple[str, ...]]
+) -> Article:
     image = http_url(e.image)
     return Article(
         id=e.id,
@@ -194,4 +215,5 @@ def _article(e: Entry, source: SourceConfig, site: str | None) -> Article:
         image_height=pixel_size(e.image_height) if image else None,
         site=site,
         section=source.section,
+        topics=topics_of(e, source, categories),
     )

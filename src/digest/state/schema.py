@@ -124,5 +124,26 @@ ALTER TABLE pages ADD COLUMN image_height INTEGER;
 ALTER TABLE pages ADD COLUMN site TEXT;
 """
 
-MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
+# Version 5: one render per selection of stories (readers' topics, issue 15). `sends.issue`
+# freezes the issue's stories (JSON) so a resumed send can render a selection its first part
+# never needed; `variants` keeps each selection's rendered letter once it is first used, and
+# `deliveries.variant` which one a reader was given (NULL: the whole issue, `sends.letter`).
+# `sends.nothing_for` counts the readers the last run skipped: nothing in their topics.
+# Issues started before have NULL there: every reader of them gets the whole issue.
+_SCHEMA_V5 = """
+ALTER TABLE sends ADD COLUMN issue TEXT;
+ALTER TABLE sends ADD COLUMN nothing_for INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE deliveries ADD COLUMN variant TEXT;
+CREATE TABLE variants (
+    list TEXT NOT NULL,
+    issue_id TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    article_ids TEXT NOT NULL,
+    letter TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (list, issue_id, variant)
+);
+"""
+
+MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5}
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -36,6 +36,9 @@ class FrozenSend:
     letter: dict[str, Any]
     """The rendered issue (`deliver.base.Letter` fields), as it was when the send started."""
     article_ids: tuple[str, ...]
+    issue: dict[str, Any] | None = None
+    """The issue's stories, frozen for rendering readers' selections (`pipeline.frozen`);
+    None for an issue started by a version before topics (everyone gets `letter`)."""
 
     @property
     def sandbox(self) -> bool:
@@ -66,6 +69,15 @@ class DeliveryCounts:
     finished_at: datetime | None
     counts: dict[str, int] = field(default_factory=dict)
     failed: tuple[tuple[str, str], ...] = ()
+    renders: int = 1
+    """The issue's renders: the whole issue, and one per other selection readers got."""
+    variants: dict[str, int] = field(default_factory=dict)
+    """Readers (rows in the ledger) per selection; "" is the whole issue."""
+    nothing_for: int = 0
+    """Readers the last run skipped: nothing in their topics that day."""
+
+
+_SEND_COLUMNS = "list, issue_id, started_at, finished_at, backend, letter, article_ids, issue"
 
 
 class SendLedger:
@@ -78,8 +90,7 @@ class SendLedger:
 
     def get(self, list_name: str, issue_id: str) -> FrozenSend | None:
         row = self.db.conn.execute(
-            "SELECT list, issue_id, started_at, finished_at, backend, letter, article_ids "
-            "FROM sends WHERE list = ? AND issue_id = ?",
+            f"SELECT {_SEND_COLUMNS} FROM sends WHERE list = ? AND issue_id = ?",
             (list_name, issue_id),
         ).fetchone()
         return self._frozen(row) if row else None
@@ -94,6 +105,7 @@ class SendLedger:
             backend=row[4],
             letter=json.loads(row[5]),
             article_ids=tuple(json.loads(row[6])),
+            issue=json.loads(row[7]) if row[7] else None,
         )
 
     def start(
@@ -104,12 +116,14 @@ class SendLedger:
         letter: dict[str, Any],
         article_ids: Sequence[str],
         now: datetime,
+        issue: dict[str, Any] | None = None,
     ) -> FrozenSend:
-        """Freeze an issue's content as its send starts (once: a second start keeps the first)."""
+        """Freeze an issue's content as its send starts (once: a second start keeps the first):
+        the whole issue's letter, and its stories for rendering readers' selections."""
         with self.db.tx() as c:
             c.execute(
                 "INSERT OR IGNORE INTO sends (list, issue_id, started_at, backend, letter, "
-                "article_ids) VALUES (?, ?, ?, ?, ?, ?)",
+                "article_ids, issue) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     list_name,
                     issue_id,
@@ -117,6 +131,7 @@ class SendLedger:
                     backend,
                     json.dumps(letter, ensure_ascii=False),
                     json.dumps(list(article_ids)),
+                    json.dumps(issue, ensure_ascii=False) if issue is not None else None,
                 ),
             )
         frozen = self.get(list_name, issue_id)
@@ -145,7 +160,7 @@ class SendLedger:
     def forget(self, list_name: str, issue_id: str) -> None:
         """Drop an issue nobody was sent (the list had no reader): it can be built again."""
         with self.db.tx() as c:
-            for table in ("deliveries", "batches", "sends"):
+            for table in ("deliveries", "batches", "variants", "sends"):
                 c.execute(
                     f"DELETE FROM {table} WHERE list = ? AND issue_id = ?", (list_name, issue_id)
                 )
@@ -154,8 +169,7 @@ class SendLedger:
         """An issue by its id alone (ids start with their list's name; the oldest wins in the
         odd case of two lists sharing one)."""
         row = self.db.conn.execute(
-            "SELECT list, issue_id, started_at, finished_at, backend, letter, article_ids "
-            "FROM sends WHERE issue_id = ? ORDER BY started_at LIMIT 1",
+            f"SELECT {_SEND_COLUMNS} FROM sends WHERE issue_id = ? ORDER BY started_at LIMIT 1",
             (issue_id,),
         ).fetchone()
         return self._frozen(row) if row else None
@@ -163,8 +177,8 @@ class SendLedger:
     def recent(self, list_name: str, limit: int = 20) -> list[FrozenSend]:
         """The list's latest issues, newest first."""
         rows = self.db.conn.execute(
-            "SELECT list, issue_id, started_at, finished_at, backend, letter, article_ids "
-            "FROM sends WHERE list = ? ORDER BY started_at DESC, issue_id DESC LIMIT ?",
+            f"SELECT {_SEND_COLUMNS} FROM sends WHERE list = ? "
+            "ORDER BY started_at DESC, issue_id DESC LIMIT ?",
             (list_name, limit),
         )
         return [self._frozen(r) for r in rows]
@@ -189,6 +203,73 @@ class SendLedger:
         ).fetchone()
         return int(row[0])
 
+    # Selections (readers' topics): each rendered once, kept for a resumed send.
+
+    def variant(self, list_name: str, issue_id: str, variant: str) -> dict[str, Any] | None:
+        """A selection's letter as first rendered, or None if no reader needed it yet."""
+        row = self.db.conn.execute(
+            "SELECT letter FROM variants WHERE list = ? AND issue_id = ? AND variant = ?",
+            (list_name, issue_id, variant),
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def add_variant(
+        self,
+        list_name: str,
+        issue_id: str,
+        variant: str,
+        article_ids: Sequence[str],
+        letter: dict[str, Any],
+        now: datetime,
+    ) -> dict[str, Any]:
+        """Keep a selection's letter (once: a second one keeps the first) before any reader is
+        claimed with it; returns the one kept."""
+        with self.db.tx() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO variants (list, issue_id, variant, article_ids, letter, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    list_name,
+                    issue_id,
+                    variant,
+                    json.dumps(list(article_ids)),
+                    json.dumps(letter, ensure_ascii=False),
+                    stamp(now),
+                ),
+            )
+        kept = self.variant(list_name, issue_id, variant)
+        assert kept is not None
+        return kept
+
+    def has_readers(self, list_name: str, issue_id: str) -> bool:
+        row = self.db.conn.execute(
+            "SELECT 1 FROM deliveries WHERE list = ? AND issue_id = ? LIMIT 1",
+            (list_name, issue_id),
+        ).fetchone()
+        return row is not None
+
+    def variants_of(self, list_name: str, issue_id: str, readers: Sequence[str]) -> dict[str, str]:
+        """The selection each of these readers (keys) was given, for those in the ledger
+        ("" for the whole issue)."""
+        out: dict[str, str] = {}
+        for start in range(0, len(readers), 900):
+            chunk = readers[start : start + 900]
+            for reader, variant in self.db.conn.execute(
+                "SELECT reader, variant FROM deliveries WHERE list = ? AND issue_id = ? AND "
+                f"reader IN ({','.join('?' * len(chunk))})",
+                (list_name, issue_id, *chunk),
+            ):
+                out[reader] = variant or ""
+        return out
+
+    def set_nothing_for(self, list_name: str, issue_id: str, n: int) -> None:
+        """How many readers the last run skipped because nothing was in their topics."""
+        with self.db.tx() as c:
+            c.execute(
+                "UPDATE sends SET nothing_for = ? WHERE list = ? AND issue_id = ?",
+                (n, list_name, issue_id),
+            )
+
     # Readers.
 
     def interrupted(self, list_name: str, issue_id: str, now: datetime) -> int:
@@ -211,9 +292,12 @@ class SendLedger:
         *,
         retry_failed: bool = False,
         resend_unknown: bool = False,
+        variant: str = "",
     ) -> Claim | None:
         """Claim the readers (key, address) that are due, as one batch, in one transaction:
-        new and pending ones, and failed or unknown ones when asked. None if none is due."""
+        new and pending ones, and failed or unknown ones when asked. None if none is due.
+        `variant` is the selection they are sent ("" the whole issue); the caller gives a
+        reader already in the ledger the one recorded for them."""
         due = (
             ["pending"]
             + (["failed"] if retry_failed else [])
@@ -230,11 +314,14 @@ class SendLedger:
             # already, or failed or unknown unless asked) keeps its row as it was.
             c.executemany(
                 "INSERT INTO deliveries (list, issue_id, reader, email, status, batch, "
-                "updated_at) VALUES (?, ?, ?, ?, 'claimed', ?, ?) "
+                "updated_at, variant) VALUES (?, ?, ?, ?, 'claimed', ?, ?, ?) "
                 "ON CONFLICT (list, issue_id, reader) DO UPDATE SET status = 'claimed', "
-                "batch = excluded.batch, reason = NULL, updated_at = excluded.updated_at "
-                f"WHERE deliveries.status IN ({states})",
-                [(list_name, issue_id, key, email, batch, at, *due) for key, email in readers],
+                "batch = excluded.batch, reason = NULL, updated_at = excluded.updated_at, "
+                f"variant = excluded.variant WHERE deliveries.status IN ({states})",
+                [
+                    (list_name, issue_id, key, email, batch, at, variant or None, *due)
+                    for key, email in readers
+                ],
             )
             found = [
                 r[0]
@@ -303,6 +390,28 @@ class SendLedger:
                 (list_name, issue_id, failed_limit),
             )
         )
+        variants = {
+            v or "": n
+            for v, n in self.db.conn.execute(
+                "SELECT variant, count(*) FROM deliveries WHERE list = ? AND issue_id = ? "
+                "GROUP BY variant ORDER BY count(*) DESC",
+                (list_name, issue_id),
+            )
+        }
+        (rendered,) = self.db.conn.execute(
+            "SELECT count(*) FROM variants WHERE list = ? AND issue_id = ?", (list_name, issue_id)
+        ).fetchone()
+        (nothing_for,) = self.db.conn.execute(
+            "SELECT nothing_for FROM sends WHERE list = ? AND issue_id = ?", (list_name, issue_id)
+        ).fetchone()
         return DeliveryCounts(
-            list_name, issue_id, frozen.started_at, frozen.finished_at, counts, failed
+            list_name,
+            issue_id,
+            frozen.started_at,
+            frozen.finished_at,
+            counts,
+            failed,
+            renders=1 + rendered,
+            variants=variants,
+            nothing_for=nothing_for,
         )

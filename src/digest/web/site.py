@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..config import Config, ListConfig, load_config
+from ..models import Digest
+from ..pipeline.selections import ListSelections, count_selections
 from ..state import State, open_state
 from ..subscribers import SubscriberList
 
@@ -27,6 +29,7 @@ class Site:
         self._stamp = _stamp(config.path)
         self._lock = threading.Lock()
         self._counts: dict[str, tuple[object, dict[str, int]]] = {}
+        self._selections: dict[str, tuple[object, ListSelections]] = {}
         self.secret = secret
         self.writing = threading.Lock()
         """Taken around each click's write: the threads of one server queue here, in order,
@@ -63,6 +66,22 @@ class Site:
         with self._lock:
             self._counts[lst.name] = (key, counts)
         return counts
+
+    def selections(
+        self, lst: ListConfig, digest: Digest, for_everyone: Sequence[str]
+    ) -> ListSelections:
+        """The list's readers by the selection of `digest` they get; counted again only when
+        the list file or the issue's stories and their topics changed."""
+        stories = tuple((a.id, a.topics) for a in digest.articles)
+        key = (lst.subscribers, _stamp(lst.subscribers), stories, tuple(for_everyone))
+        with self._lock:
+            hit = self._selections.get(lst.name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        found = count_selections(digest, lst, for_everyone)
+        with self._lock:
+            self._selections[lst.name] = (key, found)
+        return found
 
     @contextmanager
     def state(self) -> Iterator[State]:
