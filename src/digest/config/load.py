@@ -137,7 +137,9 @@ def _list_keys(r: Reader, lists_raw: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _parse_source(r: Reader, s: dict[str, Any], key: str, root: Path) -> SourceConfig:
-    only_keys(r, s, key, {"name", "feed", "folder", "max_items", "full_text", "section"})
+    only_keys(
+        r, s, key, {"name", "feed", "folder", "max_items", "full_text", "section", "priority"}
+    )
     if ("feed" in s) == ("folder" in s):
         r.fail(key, "needs exactly one of `feed` or `folder`", 'e.g. feed = "https://…/rss"')
     kind: Literal["feed", "folder"] = "feed" if "feed" in s else "folder"
@@ -158,6 +160,7 @@ def _parse_source(r: Reader, s: dict[str, Any], key: str, root: Path) -> SourceC
         max_items=max_items,
         full_text=full_text,  # type: ignore[arg-type]
         section=section(r, s, f"{key}.section"),
+        priority=r.integer(s, f"{key}.priority", default=0),
     )
 
 

@@ -110,7 +110,9 @@ def _send(
             held = state.changes.held(lst.name, now)
             return without_ledger(config, lst, request, backend, secret, letter, built, held=held)
         shown = built.digest.articles[: built.rendered.articles_included]
-        ids = [a.id for a in shown]  # an article left out for size is not sent: it may come next
+        # An article left out for size is not sent: it may come next. A story's other copies
+        # are sent with it, so none comes back alone.
+        ids = [a.id for a in shown] + [c.id for a in shown for c in a.also]
         frozen = state.sends.start(lst.name, issue, backend, letter_json(letter), ids, now)
     letter = letter_from(frozen.letter)
     if request.dry_run or request.to:
