@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_gather.py
 	$(BIN)/python bench/bench_send.py
 	$(BIN)/python bench/bench_unsubscribe.py
+	$(BIN)/python bench/bench_group.py
 
 ## install: `digest` on your PATH as $(BINDIR)/digest, a link into its own venv $(VENVDIR).
 ## Run it again after a git pull to update. It never replaces a digest it did not put there.

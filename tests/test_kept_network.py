@@ -39,6 +39,10 @@ LONG = (
     "The council voted on Tuesday evening to keep the swimming pool open through the winter, "
     "after a petition signed by more than two thousand residents asked it to reconsider."
 )
+GOOD = (
+    "The ferry company said on Friday that the new timetable would add a late sailing on "
+    "weekdays, after islanders asked for a way home from evening classes on the mainland."
+)
 SECRET = "TOP-SECRET-7f3a9c-do-not-mail"
 
 
@@ -62,7 +66,9 @@ def rss(*items: str, prolog: str = '<?xml version="1.0" encoding="utf-8"?>\n') -
 @pytest.fixture
 def good_feed(tmp_path: Path) -> dict[str, Any]:
     """A healthy source beside the hostile one (a local file: no server can hold it up)."""
-    (tmp_path / "good.xml").write_text(rss(rss_item("Good story", 2)), encoding="utf-8")
+    # Its own text: with the hostile items' text it would be one story in two feeds.
+    good = rss_item("Good story", 2, html=f"<p>{GOOD}</p>")
+    (tmp_path / "good.xml").write_text(rss(good), encoding="utf-8")
     return {"feed": "good.xml", "name": "Good", "full_text": "never"}
 
 

@@ -29,6 +29,21 @@ LONG = (
     "of boats damaged in storms since it was finished in the spring."
 )
 MOVE_AWAY = "Move the file away; digest makes a new one"
+TOWN = (
+    LONG,
+    "Parents asked the school board to keep the village primary school open after the summer.",
+    "The bakery on Station Road won a national prize for its rye bread and opens a second shop.",
+    "Volunteers planted four hundred oak saplings along the river to slow the winter floods.",
+    "The football club appointed its former captain as manager after a run of seven defeats.",
+    "A rare white stork has been seen nesting on the church tower for the first time in a century.",
+    "The bus company will cut the evening service to the hospital for want of drivers on shifts.",
+    "Archaeologists found a Roman coin hoard under the car park of the old market hall last week.",
+    "The repair café at the library fixed two hundred toasters, lamps and bikes in its first year.",
+    "Fishermen say the mackerel came three weeks early this summer, and prices at the quay fell.",
+    "The oldest resident of the town celebrated her hundred and fifth birthday with a tea dance.",
+    "Engineers began replacing the gears of the swing bridge, which have turned since 1898.",
+)
+"""Twelve stories' texts: twelve feeds with one text would be one story told twelve times."""
 
 
 def digest(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -214,7 +229,7 @@ def test_two_gathers_at_once_on_one_state_file(tmp_path: Path) -> None:
         except threading.BrokenBarrierError:
             return Response("the other run never came", status=500)
         n = request.path.removeprefix("/feed-").removesuffix(".xml")
-        body = rss([(f"Story {n}", f"https://h.example.org/{n}", f"<p>{LONG}</p>")])
+        body = rss([(f"Story {n}", f"https://h.example.org/{n}", f"<p>{TOWN[int(n)]}</p>")])
         return Response(body, content_type="application/rss+xml", headers={"ETag": f'"{n}"'})
 
     for p in paths:

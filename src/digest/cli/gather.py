@@ -8,6 +8,7 @@ from collections import Counter
 
 import click
 
+from ..models import Article, Coverage
 from ..pipeline import gather as gather_articles
 from ..urls import redact
 from .common import CONTEXT, config_option, get_config, since_option, source_progress, when_text
@@ -32,7 +33,8 @@ def gather(
     """Print what the next issue would contain, in order, with source and lead.
 
     Fetches every source of the list (feeds with a conditional GET), keeps what is recent and
-    not yet sent to this list, one copy of each item, newest first. Nothing is marked sent.
+    not yet sent to this list, one copy of each item, newest first. A story that several
+    sources tell is shown once, its other copies under it ("also:"). Nothing is marked sent.
     When there are more than max_articles, the issue takes a fair share of each source and
     the rest is held over for a later issue (hold_over_hours); both are counted. Problems
     with single sources are reported and the rest goes on.
@@ -65,6 +67,7 @@ def gather(
                     "image": a.image,
                     "lead": list(a.lead),
                     "carried_over": a.id in result.carried,
+                    "also": _also(a),
                 }
                 for a in result.articles
             ],
@@ -78,6 +81,7 @@ def gather(
                     "url": h.article.url,
                     "published": h.article.published.isoformat() if h.article.published else None,
                     "until": h.until.isoformat() if h.until else None,
+                    "also": _also(h.article),
                 }
                 for h in held
             ],
@@ -100,6 +104,8 @@ def gather(
             + (" · held over" if a.id in result.carried else "")
             + (f" · topics: {', '.join(a.topics)}" if a.topics else "")
         )
+        if a.also:
+            click.echo("   also: " + " · ".join(_copy_line(c) for c in a.also))
         for p in a.lead:
             click.echo(textwrap.fill(p, width=96, initial_indent="   ", subsequent_indent="   "))
     if held:
@@ -114,3 +120,12 @@ def gather(
         )
     # The sources' problems were logged when read: as warnings when new (the pipeline then
     # points at `digest sources check`), else with -v.
+
+
+def _also(article: Article) -> list[dict[str, str | None]]:
+    """The story's other copies (other sources told it too), as `--json` gives them."""
+    return [{"source": redact(c.source), "url": c.url, "id": c.id} for c in article.also]
+
+
+def _copy_line(copy: Coverage) -> str:
+    return redact(copy.source) + (f" ({copy.url})" if copy.url else "")

@@ -17,7 +17,15 @@ from .personalise import WEB_URL, reader_slots, token
 from .templates import render_string
 from .words import Words, format_day, format_time, right_to_left, words_for
 
-__all__ = ["ArticleView", "SectionView", "TemplateContext", "build_context"]
+__all__ = ["ArticleView", "CoverageView", "SectionView", "TemplateContext", "build_context"]
+
+
+@dataclass(frozen=True)
+class CoverageView:
+    """Another source's copy of a story ("Also covered by"), as templates see it."""
+
+    source: str
+    url: str | None
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,8 @@ class ArticleView:
     section: str
     """The heading it goes under: its source's `section`, else the source's name from
     digest.toml (so a folder of your own files is one section, however many sites)."""
+    also: tuple[CoverageView, ...] = ()
+    """The same story from other sources, shown once under this copy ("Also covered by")."""
 
 
 @dataclass(frozen=True)
@@ -215,6 +225,7 @@ def _view(a: Article, index: int, words: Words, zone: str) -> ArticleView:
         index=index,
         anchor=f"story-{index}",
         section=_shown(a.section or a.source, NAME_CHARS),
+        also=tuple(CoverageView(_shown(c.source, NAME_CHARS), c.url) for c in a.also),
     )
 
 

@@ -53,6 +53,7 @@ ENGLISH: dict[str, str | tuple[str, str]] = {
     "in_this_issue": "In this issue",
     "issue_number": ("Issue {count}", "Issue {count}"),
     "also": "Also",
+    "also_covered_by": "Also covered by",
     # A story's time, in the list's zone: a Babel pattern, or a CLDR format name.
     "story_time": "d MMM, HH:mm",
 }

@@ -156,7 +156,8 @@ def _list_keys(r: Reader, lists_raw: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _parse_source(r: Reader, s: dict[str, Any], key: str, root: Path) -> SourceConfig:
-    only_keys(r, s, key, {"name", "feed", "folder", "max_items", "full_text", "section", "topics"})
+    keys = {"name", "feed", "folder", "max_items", "full_text", "section", "topics", "priority"}
+    only_keys(r, s, key, keys)
     if ("feed" in s) == ("folder" in s):
         r.fail(key, "needs exactly one of `feed` or `folder`", 'e.g. feed = "https://…/rss"')
     kind: Literal["feed", "folder"] = "feed" if "feed" in s else "folder"
@@ -178,6 +179,7 @@ def _parse_source(r: Reader, s: dict[str, Any], key: str, root: Path) -> SourceC
         full_text=full_text,  # type: ignore[arg-type]
         section=section(r, s, f"{key}.section"),
         topics=topic_list(r, s, f"{key}.topics"),
+        priority=r.integer(s, f"{key}.priority", default=0),
     )
 
 

@@ -42,6 +42,7 @@ THEME_WORDS = {
     "in_this_issue": False,
     "issue_number": True,
     "also": False,
+    "also_covered_by": False,
     "story_time": False,
 }
 """The theme's fixed words a list can set in `[lists.NAME.words]` (docs/templates.md), and

@@ -27,6 +27,7 @@ _LIMITS = {
     "max_articles": (1, 500, ""),
     "lookback_hours": (1, 87600, " (10 years)"),
     "max_items": (1, 10000, ""),
+    "priority": (-1000, 1000, ""),
     "min_articles": (1, 500, ""),
     "grace_hours": (1, 23, ""),
     "hold_over_hours": (1, 8760, " (a year)"),

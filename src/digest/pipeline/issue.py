@@ -1,4 +1,4 @@
-"""One issue through the stages: sources → gather → summarise (`gather`), → compose
+"""One issue through the stages: sources → gather → group → summarise (`gather`), → compose
 (`build_issue`), → preview files (`preview_issue`); and `check_sources` for `digest sources`."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from ..gather import (
     newest_first,
     window_start,
 )
+from ..group import group_choice
 from ..models import Digest, Gathered, Held, Issue, Item, Rendered, SourceHealth, SourceRead
 from ..sources import Fetcher, FetchLimits, PageReader, Progress, Reading, read_sources
 from ..sources.health import report
@@ -66,8 +67,9 @@ def gather(
     limits: FetchLimits | None = None,
     progress: Progress | None = None,
 ) -> Gathered:
-    """The list's next issue's articles, newest first, each with its lead picked
-    (sources → gather → summarise). Records nothing as sent.
+    """The list's next issue's articles, newest first, each story once (its other copies in
+    `Article.also`) with its lead picked (sources → gather → group → summarise). Records
+    nothing as sent.
 
     Never raises for a bad feed (see `Gathered.problems`); raises SourceError only when the
     list has no sources at all or the state database cannot be opened.
@@ -119,13 +121,17 @@ async def _gather(
                 hold_hours=lst.hold_over_hours,
             )
             fresh = _tell(reads, before, chosen, rules)
+            # One story, one slot: copies of a story under other URLs become its `also`.
+            choice = group_choice(choice)
             t2 = time.perf_counter()
             pages = PageReader(fetcher, state.pages, now)
             # A full issue takes a fair share of each source, then shows them newest first.
-            summed = await summarise_items(fair_share(chosen), lst.lead, lst.max_articles, pages)
+            summed = await summarise_items(
+                fair_share(choice.items), lst.lead, lst.max_articles, pages
+            )
             log.info(
                 "%s. Read in %.2f s, chosen in %.2f s, leads in %.2f s",
-                _summary(reads, fresh, chosen, len(summed.articles), lst.max_articles),
+                _summary(reads, fresh, chosen, len(choice.items), len(summed.articles), lst),
                 t1 - t0,
                 t2 - t1,
                 time.perf_counter() - t2,
@@ -169,14 +175,21 @@ def _tell(
 
 
 def _summary(
-    reads: Sequence[SourceRead], fresh: Sequence[int], chosen: Sequence[Item], led: int, cap: int
+    reads: Sequence[SourceRead],
+    fresh: Sequence[int],
+    chosen: Sequence[Item],
+    stories: int,
+    led: int,
+    lst: ListConfig,
 ) -> str:
-    """`3 sources: 43 items, 8 new, 6 kept, 6 with a lead (max_articles 20); 1 source failing:
-    Town Notes (last success 2026-11-24 07:00 UTC)`."""
+    """`3 sources: 43 items, 8 new, 6 kept (5 stories), 5 with a lead (max_articles 20); 1
+    source failing: Town Notes (last success 2026-11-24 07:00 UTC)`."""
     n, items = len(reads), sum(len(r.items) for r in reads)
+    grouped = f" ({stories} stories)" if stories < len(chosen) else ""
     line = (
         f"{n} source{'' if n == 1 else 's'}: {items} item{'' if items == 1 else 's'}, "
-        f"{sum(fresh)} new, {len(chosen)} kept, {led} with a lead (max_articles {cap})"
+        f"{sum(fresh)} new, {len(chosen)} kept{grouped}, {led} with a lead "
+        f"(max_articles {lst.max_articles})"
     )
     down = [r.health for r in reads if r.health.status == "error"]
     if down:

@@ -119,7 +119,9 @@ def _send(
                 config, lst, request, backend, secret, letter, built, held=held, selector=selector
             )
         shown = built.digest.articles[: built.rendered.articles_included]
-        ids = [a.id for a in shown]  # an article left out for size is not sent: it may come next
+        # An article left out for size is not sent: it may come next. A story's other copies
+        # are sent with it, so none comes back alone.
+        ids = [a.id for a in shown] + [c.id for a in shown for c in a.also]
         stories = FrozenIssue(replace(built.digest, articles=shown), lst.for_everyone)
         frozen = state.sends.start(
             lst.name, issue, backend, letter_json(letter), ids, now, frozen_json(stories)
