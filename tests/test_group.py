@@ -351,19 +351,48 @@ def test_priority_is_read_and_checked(tmp_path: Path) -> None:
     assert "expected a whole number from -1000 to 1000" in str(err.value)
 
 
-def test_a_grouped_story_has_every_copy_s_topics(tmp_path: Path) -> None:
+def test_a_grouped_story_reaches_every_reader_a_copy_would_have(tmp_path: Path) -> None:
     """A science reader still gets the story when the copy shown came from a general source."""
     feeds = {
         "The Wire": [story("w1", "Storm breaches Port Ellen harbour wall", WALL)],
         "Coast Science": [story("c1", "Port Ellen harbour wall damaged in storm", WALL[:1], 1)],
     }
     toml = newsletter(tmp_path / "t", feeds, priority={"The Wire": 5})
-    toml.write_text(
-        toml.read_text().replace(
-            'name = "Coast Science"\n', 'name = "Coast Science"\ntopics = ["science"]\n'
-        ),
-        encoding="utf-8",
+    tagged = toml.read_text().replace(
+        'name = "Coast Science"\n', 'name = "Coast Science"\ntopics = ["science"]\n'
     )
+    toml.write_text(tagged, encoding="utf-8")
     top = gathered(toml).articles
     assert len(top) == 1 and top[0].source == "The Wire"
-    assert top[0].topics == ("science",)
+    assert top[0].topics == ()  # one copy is untagged, general news: every reader gets it
+    toml.write_text(
+        tagged.replace('name = "The Wire"\n', 'name = "The Wire"\ntopics = ["coast"]\n'),
+        encoding="utf-8",
+    )
+    assert gathered(toml).articles[0].topics == ("coast", "science")  # both copies' readers
+
+
+def test_reports_written_to_one_template_stay_apart() -> None:
+    """Two match reports alike but for the teams and the score are two events."""
+    rovers = story_text(
+        "Rovers beat United 2-1",
+        ["Rovers beat United 2-1 on Saturday in the league match at the home ground, with a "
+         "late goal deciding the game in front of a full crowd."],
+    )  # fmt: skip
+    city = story_text(
+        "City beat Town 3-0",
+        ["City beat Town 3-0 on Saturday in the league match at the home ground, with a late "
+         "goal deciding the game in front of a full crowd."],
+    )  # fmt: skip
+    assert not same_story(rovers, city)
+    assert similar_groups([rovers, city], ["a", "b"]) == [(0,), (1,)]
+
+
+def test_a_sent_grouped_story_counts_as_one_story(tmp_path: Path) -> None:
+    feeds = {
+        "The Wire": [story("w1", "Storm breaches Port Ellen harbour wall", WALL)],
+        "Coast News": [story("c1", "Port Ellen harbour wall damaged in storm", WALL, 1)],
+    }
+    config = load_config(newsletter(tmp_path / "s", feeds))
+    report = send_issue(config, config.get_list("daily"), SendRequest(), now=NOW)
+    assert report.tally.sent == 1 and report.articles == 1

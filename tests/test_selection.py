@@ -46,3 +46,22 @@ def test_topic_sets_that_pick_the_same_stories_share_one_selection() -> None:
     assert science.key != FULL and ids(science.articles) == ["moon", "bakery", "budget", "dig"]
     assert len(selector.by_key) == 2
     assert selection_key(["b", "a"], ["a", "b", "c"]) == selection_key(["a", "b"], ["c", "b", "a"])
+
+
+def test_readers_own_tags_do_not_grow_the_selector() -> None:
+    """Imported 'tags' columns give every reader tags of their own ("member-42"): only the
+    topics the issue's stories have can change a selection, so memory stays flat."""
+    from digest.selection import _AS_WRITTEN_MAX
+
+    arts = (
+        Article(id="s", title="S", source="x", topics=("science",)),
+        Article(id="h", title="H", source="x", topics=("history",)),
+    )
+    selector = Selector(arts, ())
+    for i in range(3 * _AS_WRITTEN_MAX):
+        picked = selector.of(("science", f"member-{i}"))
+        assert [a.id for a in picked.articles] == ["s"]
+    assert len(selector._by_topics) == 1
+    assert len(selector._as_written) <= _AS_WRITTEN_MAX
+    assert [a.id for a in selector.of(("member-1",)).articles] == []  # topics, none matching
+    assert [a.id for a in selector.of(()).articles] == ["s", "h"]  # no topics: everything

@@ -362,3 +362,37 @@ def test_batches_hold_one_selection_and_memory_stays_bounded(tmp_path: Path) -> 
     for subject, variants in sender.batches:
         assert len(set(variants)) == 1 and subject == f"selection {variants[0]}"
     assert max(sent_before) <= 8 * 2 + 2  # the buffers, and the batch out
+
+
+def test_a_dry_run_of_a_started_issue_counts_readers_by_their_recorded_selection(
+    tmp_path: Path,
+) -> None:
+    """Killed mid-send, then every reader's topics changed to one that selects nothing: a
+    dry run still counts the readers the ledger has by the selection recorded for them, and
+    skips only those it never reached."""
+    n = 3000
+    csv = "email,status,topics\n"
+    root = make_topic_news(
+        tmp_path,
+        csv + "".join(f"r{i}@example.com,subscribed,science\n" for i in range(n)),
+        topics=("science", "history"),
+    )
+    box = root / "outbox"
+    proc = subprocess.Popen([str(DIGEST), "send"], cwd=root, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if box.exists() and len(list(box.rglob("*.eml"))) >= 300:
+            break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with State.open(root / ".digest") as state:
+        had = state.db.conn.execute("SELECT count(*) FROM deliveries").fetchone()[0]
+    assert 0 < had < n, "the send was not caught mid-way"
+    (root / "subscribers" / "daily.csv").write_text(
+        csv + "".join(f"r{i}@example.com,subscribed,sports\n" for i in range(n)),
+        encoding="utf-8",
+    )
+    args = [str(DIGEST), "send", "--dry-run", "--json", "--resend-unknown"]
+    dry = json.loads(subprocess.run(args, cwd=root, capture_output=True, text=True).stdout)
+    assert dry["nothing_for"] == n - had

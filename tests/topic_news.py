@@ -16,6 +16,20 @@ STORIES = {
 }
 """Topic ("" for none) → (slug, title, date) of its stories."""
 
+BODIES = {
+    "probe": "The spacecraft slipped into orbit around the outer moon after a journey of seven "
+    "years, and its first pictures show ice cliffs taller than any mountain on Earth.",
+    "telescope": "Astronomers using the new mountain telescope spotted a frozen world circling a "
+    "dim red star, the coldest planet yet found outside our solar system.",
+    "map": "A surveyor's map found in a farmhouse attic marks a village that vanished from every "
+    "later chart, and volunteers plan to dig where its church once stood.",
+    "bakery": "The family bakery on Mill Lane took the town prize for its rye loaf, beating "
+    "forty entries judged by the mayor and two retired bakers on Saturday.",
+    "budget": "Councillors agreed the yearly budget by a single vote after a long evening "
+    "meeting, keeping both libraries open and raising parking charges by ten pence.",
+}
+"""Each story's own text: stories told in the same words would be one story (grouping)."""
+
 CONFIG = """\
 [newsletter]
 state = ".digest"
@@ -54,8 +68,7 @@ def make_topic_news(
         for slug, title, when in STORIES[topic]:
             text = (
                 f"---\ntitle: {title}\nurl: https://news.example.org/{slug}\ndate: {when}\n---\n\n"
-                f"{title}. This is the story in a few plain sentences for the lead. "
-                "It goes on for a second sentence so the lead has some body.\n"
+                f"{title}. {BODIES[slug]}\n"
             )
             (folder / f"{slug}.md").write_text(text, encoding="utf-8")
         tagged = f'\ntopics = ["{topic}"]' if topic else ""

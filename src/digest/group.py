@@ -29,6 +29,7 @@ else the newest, then by id so two runs agree. The others become its `Article.al
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
@@ -57,6 +58,9 @@ teaser of it, or a re-worded rewrite."""
 SAME_EVENT = (65, 66, 65)
 """Headlines, first words and openings all at least this: one event, reported twice."""
 
+NAMES_SHARED = 0.5
+"""Openings sharing less than this share of their names and numbers are different events."""
+
 LINKED = 8
 """Two groups join when most of the first LINKED copies of each match (work stays bounded)."""
 
@@ -72,18 +76,23 @@ class StoryText:
 
     title: tuple[str, ...]
     opening: tuple[str, ...]
+    names: frozenset[str] = frozenset()
+    """Who and what the first words name: capitalised words inside a sentence, and numbers."""
 
 
 def story_text(title: str, paragraphs: Sequence[str]) -> StoryText:
     """The words of a headline and of the first OPENING_WORDS of a text, lower case, without
     punctuation; a script written without spaces counts each two characters as a word."""
-    return StoryText(_words(title), _words(" ".join(paragraphs))[:OPENING_WORDS])
+    text = " ".join(paragraphs)
+    return StoryText(_words(title), _words(text)[:OPENING_WORDS], _names(text))
 
 
 def same_story(a: StoryText, b: StoryText) -> bool:
     """Whether two items tell the same story (the confirmation; see the module's docs)."""
     if min(len(a.opening), len(b.opening)) < MIN_WORDS:
         return a == b and bool(a.opening)
+    if _other_names(a.names, b.names):
+        return False
     opening = fuzz.token_set_ratio(" ".join(a.opening), " ".join(b.opening))
     if opening >= SAME_TEXT:
         return True
@@ -215,11 +224,13 @@ def _shown(copies: Sequence[Item]) -> Item:
 
 def _with_also(shown: Item, others: Sequence[Item]) -> Item:
     """The shown copy with the others as its coverage, highest priority first, then by name.
-    The story has every copy's topics: a reader of science gets it even when the copy shown
-    came from a source with no topic."""
+    The story reaches every reader one of its copies would have reached: it has no topic (every
+    reader's) when one copy has none, else every copy's topics."""
     ranked = sorted(others, key=lambda i: (-i.source.priority, _name(i.article).casefold()))
     also = tuple(Coverage(_name(i.article), i.article.url, i.article.id) for i in ranked)
-    topics = tuple(sorted({t for i in (shown, *others) for t in i.article.topics}))
+    copies = (shown, *others)
+    everyone = any(not i.article.topics for i in copies)
+    topics = () if everyone else tuple(sorted({t for i in copies for t in i.article.topics}))
     article = replace(shown.article, also=(*shown.article.also, *also), topics=topics)
     return replace(shown, article=article)
 
@@ -234,6 +245,24 @@ def _shingles(words: Sequence[str]) -> list[bytes]:
     if len(words) < 2:
         return [w.encode() for w in words]
     return [f"{a} {b}".encode() for a, b in pairwise(words)]
+
+
+_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b([A-Z][\w'’-]+|\w*\d[\w.,:'’-]*)")
+
+
+def _names(text: str) -> frozenset[str]:
+    """The names and numbers of the first FIRST_WORDS words (a sentence's first word is
+    capitalised anyway, so it is left out)."""
+    head = " ".join(text.split()[:FIRST_WORDS])
+    return frozenset(m.group(1).casefold().rstrip(".,:") for m in _NAME.finditer(head))
+
+
+def _other_names(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Two openings that name mostly different people, places or scores are different events,
+    however alike their other words (a match report or a bulletin written to a template)."""
+    if len(a) < 2 or len(b) < 2:
+        return False
+    return len(a & b) / min(len(a), len(b)) < NAMES_SHARED
 
 
 def _words(text: str) -> tuple[str, ...]:

@@ -27,6 +27,8 @@ __all__ = ["FULL", "Selection", "Selector", "select", "selection_key"]
 
 FULL = ""
 """The key of the selection that is the whole issue."""
+_AS_WRITTEN_MAX = 4096
+"""Topic values remembered as written; past this the memo starts again."""
 
 
 def select(
@@ -69,7 +71,8 @@ class Selector:
         self.articles = tuple(articles)
         self.for_everyone = tuple(for_everyone)
         self._all = tuple(a.id for a in self.articles)
-        self._by_topics: dict[frozenset[str], Selection] = {}
+        self._topics = frozenset(t for a in self.articles for t in a.topics)
+        self._by_topics: dict[tuple[bool, frozenset[str]], Selection] = {}
         self._as_written: dict[tuple[str, ...], Selection] = {}
         self.by_key: dict[str, Selection] = {}
 
@@ -78,15 +81,20 @@ class Selector:
         Looked up first as written: a list's rows share a few dozen topic values."""
         found = self._as_written.get(topics)
         if found is None:
+            if len(self._as_written) >= _AS_WRITTEN_MAX:
+                self._as_written.clear()  # readers' own tags ("member-42"): memory stays flat
             found = self._as_written[topics] = self._of(topics)
         return found
 
     def _of(self, topics: Iterable[str]) -> Selection:
-        wanted = frozenset(topic_name(t) for t in topics if t.strip())
-        found = self._by_topics.get(wanted)
+        named = frozenset(topic_name(t) for t in topics if t.strip())
+        # Only the topics the issue's stories have can change a selection, so a reader's
+        # other topics make no new entry: this stays as small as the issue's topics.
+        seen = (bool(named), named & self._topics)
+        found = self._by_topics.get(seen)
         if found is None:
-            picked = select(self.articles, wanted, self.for_everyone)
+            picked = select(self.articles, named, self.for_everyone)
             key = selection_key((a.id for a in picked), self._all)
             found = self.by_key.setdefault(key, Selection(key, picked))
-            self._by_topics[wanted] = found
+            self._by_topics[seen] = found
         return found

@@ -33,7 +33,7 @@ from .frozen import FrozenIssue, frozen_from, frozen_json
 from .issue import build_issue, issue_id
 from .letter import letter_for, letter_from, letter_json
 from .report import SendReport, SendRequest, open_problems
-from .trial import due_filter, without_ledger
+from .trial import due_filter, ledger_readers, without_ledger
 from .variants import Variants, variant_recipients
 
 __all__ = ["SendReport", "SendRequest", "send_issue"]
@@ -133,8 +133,9 @@ def _send(
         held = state.changes.held(lst.name, now)
         stories = frozen_from(frozen.issue) if frozen.issue else None
         selector = Selector(stories.digest.articles, stories.for_everyone) if stories else None
+        known = ledger_readers(state, lst.name, letter.issue_id)
         return without_ledger(
-            config, lst, request, backend, secret, letter, None, due, held, selector
+            config, lst, request, backend, secret, letter, None, due, held, selector, known
         )
     if frozen.finished_at is not None and not _retrying(request):
         state.sends.interrupted(lst.name, issue, now)  # a killed --retry-failed run's batches
@@ -257,9 +258,7 @@ def _deliver(
     finally:
         sender.close()
         state.sends.set_nothing_for(lst.name, letter.issue_id, variants.nothing_for)
-    return _conclude(
-        state, lst, request, backend, letter, frozen.article_ids, tally, interrupted, start
-    )
+    return _conclude(state, lst, request, backend, letter, frozen, tally, interrupted, start)
 
 
 def _conclude(
@@ -268,7 +267,7 @@ def _conclude(
     request: SendRequest,
     backend: str,
     letter: Letter,
-    article_ids: tuple[str, ...],
+    frozen: FrozenSend,
     tally: Tally,
     interrupted: int,
     start: float,
@@ -294,7 +293,7 @@ def _conclude(
         # The issue's time is when it was built and frozen, not when its last reader was
         # reached: the next issue's window (and what this one was offered) starts there, so a
         # long send, a resumed one or a --retry-failed run the next day loses no story.
-        state.sent.record_issue(lst.name, letter.issue_id, article_ids, letter.date)
+        state.sent.record_issue(lst.name, letter.issue_id, frozen.article_ids, letter.date)
     finished = not totals["pending"] and not totals["claimed"]
     if finished:
         state.sends.finish(lst.name, letter.issue_id, done)
@@ -316,7 +315,7 @@ def _conclude(
         letter.issue_id,
         backend,
         line,
-        len(article_ids),
+        frozen.stories,
         tally,
         interrupted,
         seconds=time.perf_counter() - start,

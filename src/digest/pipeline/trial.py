@@ -42,6 +42,22 @@ def due_filter(
     return count
 
 
+def ledger_readers(state: State, list_name: str, issue: str) -> Callable[[list[str]], set[str]]:
+    """Which of some readers a started issue already has (they keep the selection recorded
+    for them, whatever their topics say now)."""
+
+    def known(keys: list[str]) -> set[str]:
+        marks = ",".join("?" * len(keys))
+        rows = state.db.conn.execute(
+            f"SELECT reader FROM deliveries WHERE list = ? AND issue_id = ? AND reader IN "
+            f"({marks})",
+            (list_name, issue, *keys),
+        )
+        return {r[0] for r in rows}
+
+    return known
+
+
 def without_ledger(
     config: Config,
     lst: ListConfig,
@@ -53,12 +69,13 @@ def without_ledger(
     due: Callable[[list[str]], int] | None = None,
     held: frozenset[str] = frozenset(),
     selector: Selector | None = None,
+    known: Callable[[list[str]], set[str]] | None = None,
 ) -> SendReport:
     """A dry run (count the readers still due) or one test copy (`--to`, the whole issue):
     the ledger is not touched. `due` counts which of some reader keys an issue already started
     is still due; `held` are readers whose unsubscribe click is not in the file yet (not
     counted); `selector` the issue's selections, to leave out (and count) the readers whose
-    topics select nothing."""
+    topics select nothing, but for those `known` says the started issue already has."""
     articles = built.rendered.articles_included if built else 0
     if request.to and not request.dry_run:
         return _test_copy(config, lst, request, backend, secret, letter, articles)
@@ -66,13 +83,14 @@ def without_ledger(
 
     def keys() -> Iterator[str]:
         nonlocal nothing
-        for sub in SubscriberList(lst.subscribers).iter_active():
-            if sub.key in held:
-                continue
-            if selector is not None and not selector.of(sub.topics).articles:
-                nothing += 1
-                continue
-            yield sub.key
+        readers = (s for s in SubscriberList(lst.subscribers).iter_active() if s.key not in held)
+        while chunk := list(islice(readers, 900)):
+            have = known([s.key for s in chunk]) if known and selector else set()
+            for sub in chunk:
+                if selector and sub.key not in have and not selector.of(sub.topics).articles:
+                    nothing += 1
+                    continue
+                yield sub.key
 
     stream = keys()
     while chunk := list(islice(stream, 900)):

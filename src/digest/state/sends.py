@@ -44,6 +44,12 @@ class FrozenSend:
     def sandbox(self) -> bool:
         return is_sandbox(self.list_name, self.issue_id)
 
+    @property
+    def stories(self) -> int:
+        """How many stories the issue shows (`article_ids` also holds each story's other
+        copies, sent with it)."""
+        return len(self.issue["articles"]) if self.issue else len(self.article_ids)
+
 
 def is_sandbox(list_name: str, issue_id: str) -> bool:
     """A SendGrid sandbox send (`daily-2026-11-24-sandbox`): it reaches nobody. Only what

@@ -212,7 +212,7 @@ def _next_letter(site: Site, config: Config, lst: ListConfig, now: datetime) -> 
         return _Next(
             letter_from(frozen.letter),
             (),
-            (len(frozen.article_ids), 0),
+            (frozen.stories, 0),
             True,
             stories.digest if stories else None,
             stories.for_everyone if stories else (),
