@@ -40,6 +40,7 @@ COMMANDS = [
     "import",
     "export",
     "validate",
+    "sync-suppressions",
 ]
 
 

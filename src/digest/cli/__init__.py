@@ -35,6 +35,7 @@ def _register() -> None:
     from .sources import sources
     from .subscribers import subscribers
     from .summarise import summarise
+    from .suppressions import sync_suppressions  # noqa: F401  (registers itself)
 
     for cmd in (
         init,
