@@ -26,6 +26,7 @@ def main() -> None:
 
 
 def _register() -> None:
+    from .bounces import bounces
     from .gather import gather
     from .init import init
     from .preview import preview
@@ -46,6 +47,7 @@ def _register() -> None:
         send,
         status,
         subscribers,
+        bounces,
         schedule,
         serve,
         run_due_command,
