@@ -140,3 +140,20 @@ def test_a_folder_that_is_no_maildir_is_refused(folder: Path) -> None:
     result = bounces(folder, str(folder / "subscribers"))
     assert result.exit_code == 1
     assert "not a Maildir folder" in result.output
+
+
+def test_a_file_with_no_messages_is_said(folder: Path) -> None:
+    (folder / "one.eml").write_text("Subject: not an mbox\n\nhello\n")
+    result = bounces(folder, str(folder / "one.eml"))
+    assert result.exit_code == 0
+    assert "warning: no messages in" in result.output
+
+
+def test_dry_run_refuses_a_broken_file_as_the_real_run_would(folder: Path) -> None:
+    path = make_mbox(folder / "bounces")
+    with (folder / "subscribers" / "daily.csv").open("a") as f:
+        f.write("not an address,Broken,subscribed\n")
+    for args in (["--dry-run"], []):
+        result = bounces(folder, str(path), *args)
+        assert result.exit_code == 1, result.output
+        assert "line 9" in result.output and "Traceback" not in result.output

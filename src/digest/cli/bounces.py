@@ -51,6 +51,12 @@ def scan(list_name: str | None, path: Path, dry_run: bool, as_json: bool) -> Non
     tallies = apply_stops(people, [Found("hard_bounces", BOUNCED, found.hard)], dry_run=dry_run)
     counted = {"soft": found.soft, "reports": found.reports, "not_reports": found.not_reports}
     report(people, str(path), tallies, dry_run=dry_run, as_json=as_json, counted=counted)
+    if not as_json and found.reports + found.not_reports == 0:
+        click.echo(
+            f"warning: no messages in {path} (an mbox file starts each message with a "
+            "`From ` line; a Maildir folder keeps them in cur/ and new/)",
+            err=True,
+        )
     if not as_json:
         click.echo(
             f"{found.reports} report(s) read, {found.not_reports} other message(s) skipped; "

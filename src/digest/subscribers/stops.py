@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ..errors import SubscriberError
 from .addresses import InvalidAddress, normalise
 from .changes import SettingStatuses, StatusUpdate
+from .listfile import Problem
 from .model import BOUNCED, COMPLAINED, SUBSCRIBED, UNSUBSCRIBED
 from .store import SubscriberList
 
@@ -81,10 +83,18 @@ def apply_stops(
 
 
 def _preview(people: SubscriberList, updates: dict[str, StatusUpdate]) -> dict[str, str]:
-    """The outcomes `set_statuses` would give, from one read of the list."""
+    """The outcomes `set_statuses` would give, from one read of the list; a file with a broken
+    row is refused here too, as the real run would refuse to rewrite it."""
     change = SettingStatuses(updates)
-    for sub in people.iter_all():
+    problems: list[Problem] = []
+    for sub in people.iter_all(problems):
         change.visit(sub, None)  # type: ignore[arg-type]  # the record is not looked at
+    if problems and updates:
+        raise SubscriberError(
+            f"{people.path}: {problems[0]} ({len(problems)} broken row(s)); "
+            "no change can be written to it",
+            "`digest subscribers validate` lists them; fix them, then run this again.",
+        )
     change.tail()
     return change.outcomes
 
