@@ -168,3 +168,12 @@ def test_no_answer_names_the_endpoint(tmp_path: Path, monkeypatch: pytest.Monkey
         result.output
     )
     assert "Traceback" not in result.output and API_KEY not in result.output
+
+
+def test_the_key_is_never_logged(folder: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    result = CliRunner().invoke(
+        main, ["-vv", "subscribers", "sync-suppressions", "--config", str(folder)]
+    )
+    assert result.exit_code == 0, result.output
+    logged = capfd.readouterr()
+    assert API_KEY not in result.output + logged.out + logged.err
