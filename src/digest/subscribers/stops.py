@@ -33,8 +33,8 @@ class Found:
 @dataclass(frozen=True)
 class Tally:
     """What became of one kind's addresses: `changed` rows, rows `already` so (this status or
-    a stronger one, also when another kind of this run gave a stronger one), addresses
-    `not_on_list`. `found` counts distinct addresses."""
+    a stronger one, also when an earlier or stronger kind of this run changed the row),
+    and addresses `not_on_list`. `found` counts distinct addresses."""
 
     kind: str
     status: str
