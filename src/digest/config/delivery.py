@@ -19,6 +19,7 @@ concurrency = 4               # requests at once
 categories = ["daily"]
 asm_group_id = 1234           # an unsubscribe group, if you use one
 timeout = 30                  # seconds per request
+webhook_key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE..."  # Event Webhook verification key
 ```
 
 A list may pick its own sender with `backend` in `[lists.NAME]`; `--backend` beats both.
@@ -28,9 +29,15 @@ environment.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from .values import Reader, did_you_mean, only_keys, web_url
 
@@ -65,6 +72,9 @@ class SendGridSettings:
     categories: tuple[str, ...] = ()
     asm_group_id: int | None = None
     timeout: float = 30.0
+    webhook_key: bytes | None = None
+    """The Event Webhook's verification key (DER, an ECDSA P-256 public key), checked when
+    digest.toml loads; None: `digest serve` answers no `/webhooks/sendgrid`."""
 
 
 @dataclass(frozen=True)
@@ -119,9 +129,39 @@ def _smtp(r: Reader, t: dict[str, Any]) -> SmtpSettings:
     )
 
 
+WEBHOOK_KEY_HINT = (
+    "the verification key SendGrid shows under Settings > Mail Settings > Event Webhook "
+    "(Signed Event Webhook), pasted whole: base64 text starting MFkw"
+)
+
+
+def _webhook_key(r: Reader, text: str | None) -> bytes | None:
+    """SendGrid's key as its settings show it (base64 DER, one line), checked now: a key that
+    cannot verify would refuse every event, silently, until someone looks at the log."""
+    if text is None:
+        return None
+    key = "delivery.sendgrid.webhook_key"
+    try:
+        der = base64.b64decode("".join(text.split()), validate=True)
+        public = load_der_public_key(der)
+    except (binascii.Error, ValueError, TypeError, UnsupportedAlgorithm):
+        r.fail(key, "is not a public key in base64 DER", WEBHOOK_KEY_HINT)
+    if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
+        r.fail(key, "is not an ECDSA P-256 public key", WEBHOOK_KEY_HINT)
+    return der
+
+
 def _sendgrid(r: Reader, t: dict[str, Any]) -> SendGridSettings:
     k = "delivery.sendgrid"
-    keys = {"host", "batch_size", "concurrency", "categories", "asm_group_id", "timeout"}
+    keys = {
+        "host",
+        "batch_size",
+        "concurrency",
+        "categories",
+        "asm_group_id",
+        "timeout",
+        "webhook_key",
+    }
     only_keys(r, t, k, keys)
     host = r.string(t, f"{k}.host", default=SENDGRID_HOST).rstrip("/")
     if not web_url(host):
@@ -140,4 +180,5 @@ def _sendgrid(r: Reader, t: dict[str, Any]) -> SendGridSettings:
         categories=tuple(categories),
         asm_group_id=r.integer(t, f"{k}.asm_group_id", default=None),
         timeout=r.number(t, f"{k}.timeout", default=30.0),
+        webhook_key=_webhook_key(r, r.string(t, f"{k}.webhook_key", default=None)),
     )

@@ -17,7 +17,7 @@ from filelock import FileLock, Timeout
 
 from ..config import Config, ListConfig
 from ..errors import DigestError
-from ..state import STATE_FILE, Change, open_state
+from ..state import HARD_STOP, STATE_FILE, Change, open_state
 from ..subscribers import SUBSCRIBED, UNSUBSCRIBED, StatusUpdate, SubscriberList
 
 __all__ = ["Applied", "apply_pending"]
@@ -54,8 +54,10 @@ def apply_pending(
             pending = state.changes.pending(lst.name)
             if not pending:
                 return Applied(lst.name)
-            latest = {c.reader: c for c in pending}
-            cancelled = _cancelled(pending)
+            latest = _effective(pending)
+            cancelled = _cancelled(pending) - {
+                k for k, c in latest.items() if c.status in HARD_STOP
+            }
             updates = {k: _update(c) for k, c in latest.items() if k not in cancelled}
             try:
                 outcomes = SubscriberList(lst.subscribers).set_statuses(updates)
@@ -84,10 +86,29 @@ def apply_pending(
     return Applied(lst.name, len(pending), changed, len(missing))
 
 
+def _effective(pending: list[Change]) -> dict[str, Change]:
+    """Each reader's change to write: the latest, except that a bounce or complaint a provider
+    reported is never replaced by a click or an undo that came after it."""
+    latest: dict[str, Change] = {}
+    for c in pending:
+        before = latest.get(c.reader)
+        if before is not None and before.status in HARD_STOP and c.status not in HARD_STOP:
+            continue
+        latest[c.reader] = c
+    return latest
+
+
 def _update(change: Change) -> StatusUpdate:
     """A click takes a subscribed reader off the list and never replaces another stop (a
-    complaint or a bounce is worth keeping); an undo only takes back an unsubscribed one."""
-    only = (UNSUBSCRIBED,) if change.origin == UNDO else (SUBSCRIBED,)
+    complaint or a bounce is worth keeping); an undo only takes back an unsubscribed one; a
+    provider's bounce or complaint replaces subscribed and unsubscribed alike (mail to the
+    address must stop for good, and the list's health counts it)."""
+    if change.status in HARD_STOP:
+        only: tuple[str, ...] = (SUBSCRIBED, UNSUBSCRIBED)
+    elif change.origin == UNDO:
+        only = (UNSUBSCRIBED,)
+    else:
+        only = (SUBSCRIBED,)
     return StatusUpdate(change.status, change.at, only)
 
 

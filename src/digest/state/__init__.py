@@ -7,7 +7,9 @@
 - `health` (`health`): how each source did, for `digest sources check`;
 - `items`, `sent` (`ledger`): first sightings of items, and which items each list has had;
 - `sends` (`sends`): the send ledger, a row per issue and reader;
-- `changes` (`changes`): subscriber status changes (unsubscribe clicks) not yet in the CSV.
+- `changes` (`changes`): subscriber status changes (unsubscribe clicks, provider bounces and
+  complaints) not yet in the CSV;
+- `events` (`events`): the provider's events (SendGrid's webhook): ids seen, counts per issue.
 
 """
 
@@ -20,19 +22,23 @@ from pathlib import Path
 from types import TracebackType
 
 from .cache import PAGE_CACHE_DAYS, CachedFeed, CachedPage, FeedCache, PageCache
-from .changes import Change, StatusChanges
+from .changes import HARD_STOP, Change, StatusChanges
 from .db import SCHEMA_VERSION, STATE_FILE, Database, failure
+from .events import EventBatch, IssueEvents, ProviderEvent
 from .health import HealthLog
 from .ledger import SentKeys, SentLedger, Sightings
 from .sends import SendLedger
 
 __all__ = [
+    "HARD_STOP",
     "PAGE_CACHE_DAYS",
     "SCHEMA_VERSION",
     "STATE_FILE",
     "CachedFeed",
     "CachedPage",
     "Change",
+    "EventBatch",
+    "ProviderEvent",
     "SentKeys",
     "State",
     "open_state",
@@ -52,6 +58,7 @@ class State:
         self.sent = SentLedger(db)
         self.sends = SendLedger(db)
         self.changes = StatusChanges(db)
+        self.events = IssueEvents(db)
 
     @classmethod
     def open(cls, state_dir: Path) -> State:

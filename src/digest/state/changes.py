@@ -11,16 +11,19 @@ are kept for `KEEP_DAYS`, so an unsubscribe can be undone for a while (`last`).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .db import Database, stamp
 
-__all__ = ["KEEP_DAYS", "Change", "StatusChanges"]
+__all__ = ["HARD_STOP", "KEEP_DAYS", "Change", "StatusChanges", "insert_change"]
 
 KEEP_DAYS = 30
 STOP = ("unsubscribed", "bounced", "complained")
+HARD_STOP = ("bounced", "complained")
+"""What a provider reports: no later click or undo takes it back (a dead address stays dead)."""
 
 
 @dataclass(frozen=True)
@@ -87,14 +90,10 @@ class StatusChanges:
                     ).fetchone()
                     if last is not None and last[0] == status and last[1] is None:
                         return None
-                cur = c.execute(
-                    "INSERT INTO status_changes (list, reader, email, status, at, origin) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (list_name, reader, email, status, stamp(at), origin),
-                )
+                change_id = insert_change(c, list_name, reader, email, status, at, origin)
         finally:
             conn.execute("PRAGMA synchronous=NORMAL")
-        return cur.lastrowid
+        return change_id
 
     def pending(self, list_name: str) -> list[Change]:
         """The list's changes not yet in its file, oldest first."""
@@ -120,9 +119,12 @@ class StatusChanges:
             (list_name, stamp(applied_since)),
         )
         last: dict[str, str] = {}
+        hard: set[str] = set()
         for reader, status in rows:
             last[reader] = status
-        return frozenset(r for r, s in last.items() if s in STOP)
+            if status in HARD_STOP:
+                hard.add(reader)  # a click's undo after a bounce does not bring the reader back
+        return frozenset(r for r, s in last.items() if s in STOP) | hard
 
     def last(self, list_name: str, reader: str) -> Change | None:
         """The reader's latest change (applied or not), or None."""
@@ -163,3 +165,23 @@ class StatusChanges:
             applied_at=self.db.read_time(row[7], where, "applied_at") if row[7] else None,
             outcome=row[8],  # type: ignore[arg-type]
         )
+
+
+def insert_change(
+    conn: sqlite3.Connection,
+    list_name: str,
+    reader: str,
+    email: str,
+    status: str,
+    at: datetime,
+    origin: str,
+) -> int:
+    """One row of `status_changes`, inside the caller's transaction (a click's own, or a
+    provider's batch of events with their ids)."""
+    cur = conn.execute(
+        "INSERT INTO status_changes (list, reader, email, status, at, origin) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (list_name, reader, email, status, stamp(at), origin),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid

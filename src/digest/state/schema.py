@@ -145,5 +145,36 @@ CREATE TABLE variants (
 );
 """
 
-MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5}
+# Version 6: what the provider told about sent messages (SendGrid's Event Webhook, issue 16).
+# `provider_events` keeps each event's id a while, so a batch SendGrid posts again changes
+# nothing twice; `issue_events` counts each issue's events by kind (delivered, open, bounce, …).
+# A bounce, complaint or unsubscribe also becomes a row of `status_changes`, like a click.
+_SCHEMA_V6 = """
+CREATE TABLE provider_events (
+    provider TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    list TEXT NOT NULL,
+    issue_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (provider, event_id)
+);
+CREATE INDEX provider_events_by_time ON provider_events (received_at);
+CREATE TABLE issue_events (
+    list TEXT NOT NULL,
+    issue_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    count INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (list, issue_id, event)
+);
+"""
+
+MIGRATIONS = {
+    1: _SCHEMA_V1,
+    2: _SCHEMA_V2,
+    3: _SCHEMA_V3,
+    4: _SCHEMA_V4,
+    5: _SCHEMA_V5,
+    6: _SCHEMA_V6,
+}
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -1,7 +1,8 @@
 """The web app of `digest serve` (Starlette): its routes, and what it does at start and stop.
 
 Nothing here trusts a request: every page is escaped, an unsubscribe needs its signed token,
-and an error is a page with one clear line, never a traceback."""
+SendGrid's events need their ECDSA signature, and an error is a page with one clear line,
+never a traceback."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from .preview import preview, preview_stamp
 from .render import message_page, page
 from .site import Site
 from .unsubscribe import resubscribe, unsubscribe
+from .webhooks import sendgrid_webhook
 
 __all__ = ["create_app"]
 
@@ -51,6 +53,7 @@ def create_app(site: Site, flusher: Flusher | None = None) -> Starlette:
         Route("/archive/{list}/feed.atom", archive_feed),
         Route("/unsubscribe", unsubscribe, methods=["GET", "POST"]),
         Route("/resubscribe", resubscribe, methods=["POST"]),
+        Route("/webhooks/sendgrid", sendgrid_webhook, methods=["POST"]),
     ]
     app = Starlette(
         routes=routes,
