@@ -18,7 +18,7 @@ from filelock import FileLock, Timeout
 from ..config import Config, ListConfig
 from ..errors import DigestError
 from ..state import HARD_STOP, STATE_FILE, Change, open_state
-from ..subscribers import SUBSCRIBED, UNSUBSCRIBED, StatusUpdate, SubscriberList
+from ..subscribers import SUBSCRIBED, UNSUBSCRIBED, StatusUpdate, SubscriberList, weaker
 
 __all__ = ["Applied", "apply_pending"]
 
@@ -101,12 +101,12 @@ def _effective(pending: list[Change]) -> dict[str, Change]:
 def _update(change: Change) -> StatusUpdate:
     """A click takes a subscribed reader off the list and never replaces another stop (a
     complaint or a bounce is worth keeping); an undo only takes back an unsubscribed one; a
-    provider's bounce or complaint replaces subscribed and unsubscribed alike (mail to the
-    address must stop for good, and the list's health counts it)."""
+    provider's bounce or complaint replaces any weaker status (`subscribers.weaker`: a
+    complaint replaces a bounce too; mail to the address must stop for good)."""
     if change.status in HARD_STOP:
-        only: tuple[str, ...] = (SUBSCRIBED, UNSUBSCRIBED)
+        only = weaker(change.status)  # the one order of stops, as `digest subscribers` keeps
     elif change.origin == UNDO:
-        only = (UNSUBSCRIBED,)
+        only: tuple[str, ...] = (UNSUBSCRIBED,)
     else:
         only = (SUBSCRIBED,)
     return StatusUpdate(change.status, change.at, only)

@@ -26,6 +26,7 @@ from .model import (
     Subscriber,
     format_time,
     parse_time,
+    weaker,
 )
 from .store import Census, SubscriberList
 from .typos import suggest
@@ -54,4 +55,5 @@ __all__ = [
     "normalise",
     "parse_time",
     "suggest",
+    "weaker",
 ]

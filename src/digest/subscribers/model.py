@@ -18,6 +18,15 @@ UNSUBSCRIBED = "unsubscribed"
 BOUNCED = "bounced"
 COMPLAINED = "complained"
 STATUSES = (SUBSCRIBED, UNSUBSCRIBED, BOUNCED, COMPLAINED)
+"""Weakest first: a stop is replaced only by a stronger one (see `weaker`)."""
+
+
+def weaker(status: str) -> tuple[str, ...]:
+    """The statuses `status` may replace: a bounce replaces an unsubscribe, a complaint a
+    bounce, never the other way (what must stop mail for good stays)."""
+    return STATUSES[: STATUSES.index(status)]
+
+
 INACTIVE = frozenset({UNSUBSCRIBED, BOUNCED, COMPLAINED})
 
 COLUMNS = ("email", "name", "status", "subscribed_at", "unsubscribed_at", "topics", "timezone")

@@ -13,12 +13,12 @@ from ..errors import SubscriberError
 from .addresses import InvalidAddress, normalise
 from .changes import SettingStatuses, StatusUpdate
 from .listfile import Problem
-from .model import BOUNCED, COMPLAINED, SUBSCRIBED, UNSUBSCRIBED
+from .model import STATUSES, weaker
 from .store import SubscriberList
 
 __all__ = ["Found", "Tally", "apply_stops"]
 
-STRENGTH = {SUBSCRIBED: 0, UNSUBSCRIBED: 1, BOUNCED: 2, COMPLAINED: 3}
+STRENGTH = {status: n for n, status in enumerate(STATUSES)}
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,7 @@ def apply_stops(
             if have is None or STRENGTH[f.status] > STRENGTH[have[0]]:
                 wanted[k] = (f.status, f.kind)
     updates = {
-        k: StatusUpdate(status, when, tuple(s for s, n in STRENGTH.items() if n < STRENGTH[status]))
-        for k, (status, _kind) in wanted.items()
+        k: StatusUpdate(status, when, weaker(status)) for k, (status, _kind) in wanted.items()
     }
     outcomes = _preview(people, updates) if dry_run else people.set_statuses(updates)
     tallies = []

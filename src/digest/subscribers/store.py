@@ -26,11 +26,8 @@ from .csvfile import Dialect, Record, cell_limit, lenient_fields, parsed
 from .listfile import ListFile, Problem
 from .merge import ImportReport, merge
 from .model import (
-    BOUNCED,
-    COMPLAINED,
     STATUSES,
     SUBSCRIBED,
-    UNSUBSCRIBED,
     Subscriber,
     check_timezone,
     format_topics,
@@ -40,10 +37,6 @@ from .plaintext import check_plain
 from .rows import Layout
 
 log = logging.getLogger(__name__)
-
-
-_BY_STRENGTH = (SUBSCRIBED, UNSUBSCRIBED, BOUNCED, COMPLAINED)
-"""Statuses from the weakest to the strongest, for a person whose rows disagree."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +147,7 @@ class SubscriberList:
         (and appended to `problems` when given) and counted as unreadable.
 
         Holds 8 bytes a row, not the rows, as `iter_active` does."""
-        codes = {status: i for i, status in enumerate(_BY_STRENGTH)}
+        codes = {status: i for i, status in enumerate(STATUSES)}  # weakest first
         buckets = [array("q") for _ in range(256)]
         rows = dict.fromkeys(STATUSES, 0)
         unreadable = 0
@@ -182,7 +175,7 @@ class SubscriberList:
                 while j < len(ordered) and ordered[j] >> 2 == ident:
                     strongest = max(strongest, ordered[j] & 3)
                     j += 1
-                people[_BY_STRENGTH[strongest]] += 1
+                people[STATUSES[strongest]] += 1
                 repeated += j - i > 1
                 i = j
         return Census(people=people, rows=rows, repeated=repeated, unreadable=unreadable)
