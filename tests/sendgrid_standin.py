@@ -18,10 +18,11 @@ Unscripted requests are checked as SendGrid checks them: `Authorization: Bearer 
 401), JSON, from, subject, content (text/plain before text/html), 1 to 1000 personalizations,
 each with a valid `to`, no address twice in the request, substitutions (strings) of at most
 10,000 bytes per personalization, string headers that are not reserved, at most 10 categories,
-an integer asm group. A refusal is a 400 with SendGrid-shaped errors
-(`{"errors": [{"message", "field", "help"}]}`); a good request gets 202 and an `X-Message-Id`
-(200 and no id with sandbox mode on, and nothing "delivered", as SendGrid does). The wording of
-the messages follows SendGrid's but is not guaranteed to be word for word.
+an integer asm group, a `send_at` that is an integer at most 72 hours ahead. A refusal is a
+400 with SendGrid-shaped errors (`{"errors": [{"message", "field", "help"}]}`); a good
+request gets 202 and an `X-Message-Id` (200 and no id with sandbox mode on, and nothing
+"delivered", as SendGrid does). The wording of the messages follows SendGrid's but is not
+guaranteed to be word for word.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -45,6 +47,7 @@ API_KEY = "SG.standin-key.0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH"
 MAX_PERSONALIZATIONS = 1000
 SUBSTITUTIONS_LIMIT = 10_000
 MAX_BODY = 30 * 1024 * 1024
+SEND_AT_LIMIT = 72 * 3600
 RESERVED_HEADERS = {
     "x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type",
     "content-transfer-encoding", "to", "from", "subject", "reply-to", "cc", "bcc",
@@ -299,7 +302,19 @@ def _top(body: dict[str, Any]) -> list[tuple[str, str | None]]:
     asm = body.get("asm", {"group_id": 0})
     if not isinstance(asm, dict) or not isinstance(asm.get("group_id"), int):
         problems.append(("The asm group_id must be an integer.", "asm.group_id"))
+    if "send_at" in body:
+        problems += _send_at(body["send_at"])
     return problems
+
+
+def _send_at(value: Any) -> list[tuple[str, str | None]]:
+    """SendGrid takes a Unix time as an integer, at most 72 hours ahead."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return [("The send_at parameter must be an integer Unix timestamp.", "send_at")]
+    if value > time.time() + SEND_AT_LIMIT:
+        msg = "The send_at parameter cannot be more than 72 hours in the future."
+        return [(msg, "send_at")]
+    return []
 
 
 def _content(content: Any) -> list[tuple[str, str | None]]:

@@ -275,7 +275,7 @@ def test_a_version_4_ledger_migrates_and_its_unfinished_issue_goes_whole_to_ever
     conn.close()
     config = load_config(b / "digest.toml")
     with State.open(config.state_dir) as state:
-        assert state.db.conn.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert state.db.conn.execute("PRAGMA user_version").fetchone()[0] == 7
         frozen = state.sends.get("daily", row[1])
         assert frozen is not None and frozen.issue is None
         counts = state.sends.counts("daily", row[1])

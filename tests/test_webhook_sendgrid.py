@@ -375,7 +375,7 @@ def test_a_version_5_state_file_migrates_to_6_and_keeps_its_changes(tmp_path: Pa
         assert [c.reader for c in state.changes.pending("daily")] == ["a@example.com"]
         assert state.events.counts("daily", "daily-2026-11-24") == {}
     conn = sqlite3.connect(tmp_path / STATE_FILE)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"provider_events", "issue_events"} <= tables
     conn.close()

@@ -9,11 +9,13 @@ the month and the weekday means either in cron and both in APScheduler: refused,
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-__all__ = ["HH_MM", "cron_trigger"]
+__all__ = ["HH_MM", "cron_trigger", "fire_times", "first_on"]
 
 HH_MM = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$", re.ASCII)
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -66,3 +68,32 @@ def weekdays(field: str) -> str:
             raise ValueError(f"weekday {part!r} is not a range within 0-7")
         names.extend(_WEEKDAYS[n % 7] for n in range(first, last + 1, step))
     return ",".join(dict.fromkeys(names))
+
+
+def fire_times(trigger: CronTrigger, start: datetime, zone: ZoneInfo) -> Iterator[datetime]:
+    """The trigger's run times from `start` on, as proper times in `zone`, each later than
+    the one before (APScheduler's own offsets can be stale on a daylight-saving night, so
+    each search starts afresh from the last run time in UTC)."""
+    after = start.astimezone(UTC)
+    last: datetime | None = None
+    while True:
+        fire = trigger.get_next_fire_time(None, after.astimezone(zone))
+        if fire is None:
+            return
+        at = fire.astimezone(UTC)
+        if last is not None and at <= last:  # never the same run twice
+            after = last + timedelta(minutes=1)
+            continue
+        yield at.astimezone(zone)
+        last = at
+        after = at + timedelta(microseconds=1)
+
+
+def first_on(trigger: CronTrigger, zone: ZoneInfo, day: date) -> datetime | None:
+    """The trigger's first run on the local date `day` in `zone`, or None when it has none
+    that day. A time the clocks skip runs an hour later by the clock (the same instant on the
+    old offset); of a time that comes twice, the first."""
+    midnight = datetime.combine(day, time(), zone)
+    for at in fire_times(trigger, midnight, zone):
+        return at if at.date() == day else None
+    return None

@@ -12,9 +12,11 @@ from typing import Any
 import click
 
 from ..config import Config, ListConfig
+from ..pipeline.waves import zone_census
 from ..schedule import Daemon, RunLog, grace_for, next_runs, run_due, trigger_for
 from ..schedule.daemon import SchedulerBusy, schedule_lock
 from ..text import parse_iso
+from ..waves import plan
 from .common import CONTEXT, ChattyFilter, config_option, get_config, verbosity
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -56,7 +58,11 @@ def _log_file_option(f: Any) -> Any:
 
 @click.command(context_settings=CONTEXT)
 @config_option
-@click.option("--show", is_flag=True, help="Print each list's next three run times and exit.")
+@click.option(
+    "--show",
+    is_flag=True,
+    help="Print each list's next three run times (a reader-local list: its waves) and exit.",
+)
 @click.option("--json", "as_json", is_flag=True, help="With --show: print them as JSON.")
 @click.option("--now", "now_text", metavar="WHEN", help="With --show: after WHEN (ISO time).")
 @_log_file_option
@@ -72,7 +78,7 @@ def schedule(show: bool, as_json: bool, now_text: str | None, log_file: Path | N
 
     \b
     Examples:
-      digest schedule --show            # the next three runs of each list
+      digest schedule --show            # the next three runs of each list (and its waves)
       digest schedule --log-file digest.log
       digest schedule -v                # as a service (see docs/deploy.md)
     """
@@ -91,11 +97,18 @@ def _show(config: Config, now: datetime, as_json: bool) -> None:
         return
     for lst, row in zip(config.lists.values(), rows, strict=True):
         hours = row["grace_hours"]
-        click.echo(f"{row['list']}: {row['send_at']} {row['timezone']} (grace {hours:g} h)")
-        for o in next_runs(lst, now, 3):
+        local = ", each reader in their own zone" if lst.reader_local else ""
+        click.echo(f"{row['list']}: {row['send_at']} {row['timezone']}{local} (grace {hours:g} h)")
+        for o in next_runs(lst, now, 3, _zones(lst)):
             click.echo(f"  {o.at:%a %Y-%m-%d %H:%M %Z}   {o.utc:%Y-%m-%d %H:%M} UTC")
         if not row["next"]:
             click.echo("  (no run time ahead)")
+        if row["waves"]:
+            click.echo(f"  waves of {row['next'][0]['day']}:")
+            for w in row["waves"]:
+                when = w["utc"][:16].replace("T", " ")
+                zones = ", ".join(w["zones"])
+                click.echo(f"    {when} UTC  {w['readers']:>9,} reader(s)  {zones}")
         last = row["last_run"]
         if last:
             click.echo(f"  last run: {last['day']} {last['outcome']}: {last['message']}")
@@ -104,6 +117,8 @@ def _show(config: Config, now: datetime, as_json: bool) -> None:
 def _show_row(config: Config, lst: ListConfig, now: datetime) -> dict[str, Any]:
     trigger_for(lst)  # a bad send_at is one line
     last = RunLog(config.state_dir).last(lst.name)
+    zones = _zones(lst)
+    upcoming = next_runs(lst, now, 3, zones)
     return {
         "list": lst.name,
         "send_at": lst.send_at,
@@ -115,10 +130,24 @@ def _show_row(config: Config, lst: ListConfig, now: datetime) -> dict[str, Any]:
                 "local": o.at.isoformat(),
                 "utc": o.utc.isoformat().replace("+00:00", "Z"),
             }
-            for o in next_runs(lst, now, 3)
+            for o in upcoming
+        ],
+        "deliver": lst.deliver,
+        "waves": [
+            {
+                "utc": w.at.isoformat().replace("+00:00", "Z"),
+                "zones": list(w.zones),
+                "readers": w.readers,
+            }
+            for w in (plan(lst, upcoming[0].day, zones) if zones and upcoming else [])
         ],
         "last_run": last.__dict__ if last else None,
     }
+
+
+def _zones(lst: ListConfig) -> dict[str, int]:
+    """A reader-local list's readers per zone; nothing for a list sent at one hour."""
+    return dict(zone_census(lst)) if lst.reader_local else {}
 
 
 @click.command("run-due", context_settings=CONTEXT)

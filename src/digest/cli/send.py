@@ -15,6 +15,7 @@ from ..config.delivery import BACKENDS
 from ..deliver.send import SendOptions, Tally
 from ..errors import DigestError
 from ..pipeline import SendRequest, send_issue
+from ..pipeline.waves import waiting_line
 from ..schedule.runs import RunLog
 from ..state import open_state
 from .common import CONTEXT, Choice, config_option, get_config, since_option, when_text
@@ -153,5 +154,7 @@ def status(list_name: str | None, issue_id: str | None, as_json: bool) -> None:
         if r.renders > 1:
             counts += f"; {r.renders} renders for {len(r.variants)} selections"
         click.echo(f"{r.issue_id}: {counts} (started {when_text(r.started_at)}, {done})")
+        if r.waiting:
+            click.echo(f"  {waiting_line(r.waiting)}")
         for email, reason in r.failed:
             click.echo(f"  {email}: {reason}")

@@ -15,6 +15,7 @@ username = "digest"           # the password comes from SMTP_PASSWORD
 [delivery.sendgrid]
 host = "https://api.sendgrid.com"   # or the EU host, or a local stand-in
 batch_size = 1000             # readers per request (SendGrid allows 1000)
+schedule_ahead_hours = 1      # reader-local lists: hand each wave over this early, with send_at
 concurrency = 4               # requests at once
 categories = ["daily"]
 asm_group_id = 1234           # an unsubscribe group, if you use one
@@ -72,6 +73,10 @@ class SendGridSettings:
     categories: tuple[str, ...] = ()
     asm_group_id: int | None = None
     timeout: float = 30.0
+    schedule_ahead_hours: int = 1
+    """A reader-local list's wave is handed to SendGrid up to this long before its hour, with
+    `send_at` (SendGrid holds it until then). Longer lets one `digest send` hand over more
+    waves; but a reader who unsubscribes after the hand-over still gets that copy."""
     webhook_key: bytes | None = None
     """The Event Webhook's verification key (DER, an ECDSA P-256 public key), checked when
     digest.toml loads; None: `digest serve` answers no `/webhooks/sendgrid`."""
@@ -161,6 +166,7 @@ def _sendgrid(r: Reader, t: dict[str, Any]) -> SendGridSettings:
         "asm_group_id",
         "timeout",
         "webhook_key",
+        "schedule_ahead_hours",
     }
     only_keys(r, t, k, keys)
     host = r.string(t, f"{k}.host", default=SENDGRID_HOST).rstrip("/")
@@ -180,5 +186,6 @@ def _sendgrid(r: Reader, t: dict[str, Any]) -> SendGridSettings:
         categories=tuple(categories),
         asm_group_id=r.integer(t, f"{k}.asm_group_id", default=None),
         timeout=r.number(t, f"{k}.timeout", default=30.0),
+        schedule_ahead_hours=r.integer(t, f"{k}.schedule_ahead_hours", default=1),
         webhook_key=_webhook_key(r, r.string(t, f"{k}.webhook_key", default=None)),
     )

@@ -20,6 +20,7 @@ from .model import (
     DEFAULT_PREHEADER,
     DEFAULT_REASON,
     DEFAULT_SUBJECT,
+    DELIVER_MODES,
     FULL_TEXT_MODES,
     HOLD_OVER_HOURS,
     LEAD_PARAGRAPHS,
@@ -200,6 +201,7 @@ _LIST_KEYS |= {"hold_over_hours"}
 _LIST_KEYS |= {"words"}
 _LIST_KEYS |= {"address", "logo", "logo_width", "logo_height", "sections"}
 _LIST_KEYS |= {"for_everyone"}
+_LIST_KEYS |= {"deliver"}
 
 
 def _schedule_problem(text: str) -> str | None:
@@ -276,7 +278,21 @@ def _parse_list(
         logo_height=r.integer(t, f"{k}.logo_height", default=None),
         sections=r.boolean(t, f"{k}.sections", default=True),
         for_everyone=topic_list(r, t, f"{k}.for_everyone"),
+        deliver=_deliver_mode(r, t, f"{k}.deliver"),
     )
+
+
+def _deliver_mode(r: Reader, t: dict[str, Any], key: str) -> str:
+    """`list` (everyone at the list's hour) or `reader-local` (each at their own)."""
+    value = r.string(t, key, default="list")
+    if value not in DELIVER_MODES:
+        r.fail(
+            key,
+            f"{value!r} is not a way to deliver{did_you_mean(value, DELIVER_MODES)}",
+            '"list" (everyone at send_at in the list\'s timezone) or "reader-local" (each '
+            "reader at send_at in the timezone column of their row)",
+        )
+    return value
 
 
 def _parse_words(

@@ -24,6 +24,9 @@ DEFAULT_REASON = "You are receiving this because you subscribed to {{ title }}."
 LEAD_PARAGRAPHS = 2
 LEAD_WORDS = 90
 HOLD_OVER_HOURS = 72
+READER_LOCAL = "reader-local"
+DELIVER_MODES = ("list", READER_LOCAL)
+"""`[lists.NAME] deliver`: everyone at the list's hour, or each reader at their own."""
 
 LIST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 """A list name becomes file names (`subscribers/<name>.csv`, previews) and part of URLs."""
@@ -164,6 +167,13 @@ class ListConfig:
     sections: bool = True
     for_everyone: tuple[str, ...] = ()
     """Topics whose stories every reader gets, whatever topics the reader chose."""
+    deliver: str = "list"
+    """`list`: every reader at `send_at` in the list's zone; `reader-local`: each reader at
+    `send_at` in their own zone (the CSV's `timezone`, else the list's), in waves."""
+
+    @property
+    def reader_local(self) -> bool:
+        return self.deliver == READER_LOCAL
 
     @property
     def zone(self) -> ZoneInfo:

@@ -39,6 +39,7 @@ _LIMITS = {
     "timeout": (1, 600, " seconds"),
     "logo_width": (1, 544, " pixels (the email's column is 544 wide)"),
     "logo_height": (1, 600, " pixels"),
+    "schedule_ahead_hours": (0, 71, " (SendGrid schedules at most 72 hours ahead)"),
 }
 SECTION_CHARS = 60
 """A section's heading is a few words above its stories."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from functools import cached_property
@@ -57,6 +57,9 @@ class Recipient:
     variant: str = ""
     """The selection of stories this reader gets (their topics); "" is the whole issue.
     Readers of one selection share its one render and are batched together."""
+    send_at: datetime | None = None
+    """A reader-local wave handed over before its hour: the provider holds the copy until
+    then (only senders with `schedule_ahead` get one). None: deliver now."""
 
     @property
     def reader(self) -> Reader:
@@ -169,6 +172,9 @@ class Sender(ABC):
     """Readers per `send` call."""
     concurrency: int = 1
     """Batches in flight at once; more than 1 only for senders whose `send` is thread-safe."""
+    schedule_ahead: timedelta = timedelta(0)
+    """How long before a reader's hour this sender may take their copy (with
+    `Recipient.send_at`); 0: only at the hour (it cannot hold mail back)."""
 
     def open(self) -> None:  # noqa: B027 - most senders have nothing to open
         """Get ready (connect, check credentials). May raise Permanent."""

@@ -6,8 +6,9 @@ each reader's outcome. Readers stream in; only the batches in flight are held, s
 million costs the same memory as one of a thousand.
 
 Readers carry the selection of stories they get (`Recipient.variant`, from their topics); a
-batch holds readers of one selection only (a SendGrid request has one content), so readers
-wait in a small buffer per selection until their batch is full, and the letter of each
+batch holds readers of one selection only (a SendGrid request has one content), and of one
+send time (`Recipient.send_at`, a reader-local wave handed over early), so readers wait in a
+small buffer per selection and time until their batch is full, and the letter of each
 selection is asked for (and so rendered) only when its first batch goes out.
 """
 
@@ -188,16 +189,18 @@ def open_sender(
 
 
 def _batched(readers: Iterable[Recipient], size: int) -> Iterator[list[Recipient]]:
-    """Batches of `size` readers of one selection each, in the order they fill up."""
-    waiting: dict[str, list[Recipient]] = {}
+    """Batches of `size` readers of one selection and one send time each, in the order they
+    fill up."""
+    waiting: dict[tuple[str, datetime | None], list[Recipient]] = {}
     held = 0
     for r in readers:
-        buffer = waiting.setdefault(r.variant, [])
+        key = (r.variant, r.send_at)
+        buffer = waiting.setdefault(key, [])
         buffer.append(r)
         held += 1
         if len(buffer) >= size:
             held -= len(buffer)
-            yield waiting.pop(r.variant)
+            yield waiting.pop(key)
         elif held >= size * _BUFFERED_BATCHES:
             fullest = max(waiting, key=lambda v: len(waiting[v]))
             held -= len(waiting[fullest])

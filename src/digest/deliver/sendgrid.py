@@ -9,6 +9,8 @@ HTML token can equal or contain) and each reader gets both sets.
 How answers become the outcomes of `deliver.base`:
 
 - 2xx: every reader sent, with the request's `X-Message-Id` (SendGrid gives one per request).
+- a batch of a reader-local wave handed over before its hour carries `send_at` (a Unix time,
+  at most 72 hours ahead): SendGrid holds it until then.
 - 429: `Transient`, waiting until `X-RateLimit-Reset`; 5xx and 408: `Transient`.
 - any other 4xx (400, 401, 403, 413...): `Permanent`, with SendGrid's own error messages.
 - a connection that failed before the request was sent (refused, DNS, connect timeout):
@@ -40,6 +42,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from email.utils import parseaddr
 from http.client import HTTPException
 from typing import Any
@@ -128,6 +131,7 @@ class SendGridSender(Sender):
         self.sandbox = sandbox
         self.batch_size = settings.batch_size
         self.concurrency = settings.concurrency
+        self.schedule_ahead = timedelta(hours=settings.schedule_ahead_hours)
         self._api_key = api_key
         self._clock = clock
         self._local = threading.local()
@@ -153,7 +157,10 @@ class SendGridSender(Sender):
         early, personalizations = _plan(prepared, letter, batch)
         if not personalizations:
             return [r for r in early if r is not None]
-        response = self._post({**prepared.body, "personalizations": personalizations})
+        body = {**prepared.body, "personalizations": personalizations}
+        if batch[0].send_at is not None:  # a batch has one send time (`deliver.send`)
+            body["send_at"] = int(batch[0].send_at.timestamp())
+        response = self._post(body)
         message_id = response.headers.get("X-Message-Id") or None
         return [
             done or Result(r.email, "sent", message_id=message_id)

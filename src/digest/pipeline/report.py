@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..deliver.send import SendOptions, Tally
+from ..state.sends import Waiting
 
 __all__ = ["SendReport", "SendRequest", "open_problems"]
 
@@ -31,6 +32,9 @@ class SendRequest:
     day: date | None = None
     """The issue's local date (default: today in the list's zone); the scheduler passes the
     scheduled day, so a send caught up after midnight is still that day's issue."""
+    late_after: timedelta | None = None
+    """A reader-local list's grace: readers whose hour passed longer ago than this are not
+    sent late (the scheduler passes `grace_hours`); None: every past hour goes now."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ class SendReport:
     """Readers skipped: nothing in their topics today (not sent, not marked)."""
     variants: dict[str, int] = field(default_factory=dict)
     """Readers in the ledger per selection ("" is the whole issue)."""
+    waiting: Waiting | None = None
+    """A reader-local issue's readers whose hour is still ahead (a later run sends them)."""
 
     @property
     def problems(self) -> int:

@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from filelock import FileLock, Timeout
 
@@ -26,7 +26,7 @@ from ..errors import ConfigError, DigestError, NoArticlesError
 from ..models import Issue
 from ..selection import Selector
 from ..state import State, open_state
-from ..state.sends import FrozenSend
+from ..state.sends import FrozenSend, Waiting
 from ..subscribers import InvalidAddress, SubscriberList, normalise
 from .changes import apply_pending
 from .frozen import FrozenIssue, frozen_from, frozen_json
@@ -35,6 +35,7 @@ from .letter import letter_for, letter_from, letter_json
 from .report import SendReport, SendRequest, open_problems
 from .trial import due_filter, ledger_readers, without_ledger
 from .variants import Variants, variant_recipients
+from .waves import WaveGate, issue_day, waiting_line
 
 __all__ = ["SendReport", "SendRequest", "send_issue"]
 
@@ -150,7 +151,7 @@ def _send(
             f"issue today); {_totals_line(totals)}{hint}",
             totals=totals,
         )
-    return _deliver(config, lst, request, backend, secret, state, frozen, progress)
+    return _deliver(config, lst, request, backend, secret, state, frozen, progress, now)
 
 
 def _check_request(request: SendRequest, backend: str) -> None:
@@ -234,6 +235,7 @@ def _deliver(
     state: State,
     frozen: FrozenSend,
     progress: Progress | None,
+    now: datetime,
 ) -> SendReport:
     start = time.perf_counter()
     opened = datetime.now(UTC)
@@ -245,11 +247,12 @@ def _deliver(
     options = replace(request.options, backoff=backoff)
     ledger = IssueLedger(state.sends, lst.name, letter.issue_id, options)
     sender = make_sender(backend, config.delivery, sandbox=request.sandbox)
+    gate = _gate(lst, request, state, letter.issue_id, sender.schedule_ahead, now)
     open_sender(sender, backoff)
     try:
         tally = deliver(
             variants,
-            variant_recipients(config, lst, secret, variants),
+            variant_recipients(config, lst, secret, variants, gate),
             sender,
             ledger,
             progress=progress,
@@ -258,7 +261,28 @@ def _deliver(
     finally:
         sender.close()
         state.sends.set_nothing_for(lst.name, letter.issue_id, variants.nothing_for)
-    return _conclude(state, lst, request, backend, letter, frozen, tally, interrupted, start)
+    waiting = gate.record() if gate else None
+    return _conclude(
+        state, lst, request, backend, letter, frozen, tally, interrupted, start, waiting
+    )
+
+
+def _gate(
+    lst: ListConfig,
+    request: SendRequest,
+    state: State,
+    issue: str,
+    ahead: timedelta,
+    now: datetime,
+) -> WaveGate | None:
+    """A reader-local list's gate for this run (see `pipeline.waves`); None otherwise."""
+    if not lst.reader_local:
+        return None
+    day = issue_day(lst.name, issue)
+    if day is None:
+        log.warning("%s: no day in the issue's id; every reader is sent now", issue)
+        return None
+    return WaveGate(lst, day, now, ahead, request.late_after, state.sends, issue)
 
 
 def _conclude(
@@ -271,6 +295,7 @@ def _conclude(
     tally: Tally,
     interrupted: int,
     start: float,
+    waiting: Waiting | None = None,
 ) -> SendReport:
     """The issue's articles count as sent once a reader has the issue; the issue is finished
     once no reader is left to try. Nobody on the list at all: the issue is forgotten."""
@@ -279,7 +304,7 @@ def _conclude(
     done = datetime.now(UTC)
     nothing = ledger.nothing_for
     skipped_topics = f"skipped {nothing}: nothing in their topics today" if nothing else ""
-    if not any(totals.values()):
+    if not any(totals.values()) and waiting is None:
         state.sends.forget(lst.name, letter.issue_id)
         line = f"nobody to send to on list {lst.name!r}"
         return SendReport(
@@ -294,7 +319,7 @@ def _conclude(
         # reached: the next issue's window (and what this one was offered) starts there, so a
         # long send, a resumed one or a --retry-failed run the next day loses no story.
         state.sent.record_issue(lst.name, letter.issue_id, frozen.article_ids, letter.date)
-    finished = not totals["pending"] and not totals["claimed"]
+    finished = not totals["pending"] and not totals["claimed"] and waiting is None
     if finished:
         state.sends.finish(lst.name, letter.issue_id, done)
     line = (
@@ -308,6 +333,7 @@ def _conclude(
             else ""
         )
         + (f"; {interrupted} left in doubt by a send that stopped" if interrupted else "")
+        + (f"; {waiting_line(waiting)}" if waiting else "")
         + (f"; {_totals_line(totals)}" if open_problems(totals) else "")
     )
     return SendReport(
@@ -324,4 +350,5 @@ def _conclude(
         renders=ledger.renders,
         nothing_for=nothing,
         variants=ledger.variants,
+        waiting=waiting,
     )

@@ -28,6 +28,7 @@ from ..state.sends import FrozenSend
 from ..subscribers import SubscriberList
 from .frozen import frozen_from
 from .letter import letter_from, letter_json, letter_of, recipient
+from .waves import WaveGate
 
 __all__ = ["Variants", "variant_recipients"]
 
@@ -94,10 +95,26 @@ class Variants:
 
 
 def variant_recipients(
-    config: Config, lst: ListConfig, secret: str, variants: Variants
+    config: Config,
+    lst: ListConfig,
+    secret: str,
+    variants: Variants,
+    gate: WaveGate | None = None,
 ) -> Iterator[Recipient]:
     """The list's subscribed readers, streamed, each with their selection (see the module's
-    docstring); those with nothing in their topics are counted in `variants.nothing_for`."""
+    docstring); those with nothing in their topics are counted in `variants.nothing_for`.
+    A reader-local send's `gate` lets through only the readers whose hour has come."""
+    readers = _selected(config, lst, secret, variants)
+    if gate is None:
+        yield from (r for r, _ in readers)
+    else:
+        yield from gate.release(readers)
+
+
+def _selected(
+    config: Config, lst: ListConfig, secret: str, variants: Variants
+) -> Iterator[tuple[Recipient, str]]:
+    """Each reader with their selection, and their own `timezone` cell."""
     subs = SubscriberList(lst.subscribers).iter_active()
     while chunk := list(islice(subs, _LOOKUP)):
         recorded = variants.recorded([s.key for s in chunk])
@@ -108,4 +125,4 @@ def variant_recipients(
             if key is None:
                 variants.nothing_for += 1
                 continue
-            yield recipient(config, lst, secret, sub, key)
+            yield recipient(config, lst, secret, sub, key), sub.timezone

@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
 from ..config import ListConfig
-from ..cron import cron_trigger
+from ..cron import cron_trigger, fire_times
 from ..errors import ConfigError
+from ..waves import earliest
 
 __all__ = [
     "GRACE",
@@ -77,41 +77,33 @@ def _bad_send_at(lst: ListConfig, why: str) -> ConfigError:
     )
 
 
-def _fire_times(trigger: CronTrigger, start: datetime, zone: ZoneInfo) -> Iterator[datetime]:
-    """The trigger's run times from `start` on, as proper times in `zone`, each later than
-    the one before (APScheduler's own offsets can be stale on a daylight-saving night, so
-    each search starts afresh from the last run time in UTC)."""
-    after = start.astimezone(UTC)
-    last: datetime | None = None
-    while True:
-        fire = trigger.get_next_fire_time(None, after.astimezone(zone))
-        if fire is None:
-            return
-        at = fire.astimezone(UTC)
-        if last is not None and at <= last:  # never the same run twice
-            after = last + timedelta(minutes=1)
-            continue
-        yield at.astimezone(zone)
-        last = at
-        after = at + timedelta(microseconds=1)
-
-
-def _first_of_each_day(lst: ListConfig, start: datetime) -> Iterator[Occurrence]:
+def _first_of_each_day(
+    lst: ListConfig, start: datetime, zones: Collection[str] = ()
+) -> Iterator[Occurrence]:
     """The first run of each local day, from the day `start` falls on (so the second 01:30
-    of the night the clocks go back is never taken for its day's first)."""
+    of the night the clocks go back is never taken for its day's first). A reader-local list
+    with readers' `zones` runs at each day's first wave, which for readers east of the list
+    can fall on the list's day before: the days are searched from two days earlier."""
+    if lst.reader_local and zones:
+        for occ in _first_of_each_day(lst, start - timedelta(days=2)):
+            at = earliest(lst, occ.day, zones)
+            yield Occurrence(occ.day, at.astimezone(lst.zone)) if at else occ
+        return
     zone = lst.zone
     midnight = datetime.combine(start.astimezone(zone).date(), time(), zone)
     seen: set[date] = set()
-    for at in _fire_times(trigger_for(lst), midnight, zone):
+    for at in fire_times(trigger_for(lst), midnight, zone):
         if at.date() not in seen:
             seen.add(at.date())
             yield Occurrence(at.date(), at)
 
 
-def occurrences(lst: ListConfig, start: datetime, end: datetime) -> list[Occurrence]:
+def occurrences(
+    lst: ListConfig, start: datetime, end: datetime, zones: Collection[str] = ()
+) -> list[Occurrence]:
     """The list's runs from `start` to `end` (both included), the first of each local day."""
     found = []
-    for occ in _first_of_each_day(lst, start):
+    for occ in _first_of_each_day(lst, start, zones):
         if occ.at > end:
             break
         if occ.at >= start:
@@ -119,10 +111,12 @@ def occurrences(lst: ListConfig, start: datetime, end: datetime) -> list[Occurre
     return found
 
 
-def next_runs(lst: ListConfig, now: datetime, count: int = 3) -> list[Occurrence]:
+def next_runs(
+    lst: ListConfig, now: datetime, count: int = 3, zones: Collection[str] = ()
+) -> list[Occurrence]:
     """The list's next `count` scheduled days after `now`."""
     runs: list[Occurrence] = []
-    for occ in _first_of_each_day(lst, now):
+    for occ in _first_of_each_day(lst, now, zones):
         if len(runs) == count:
             break
         if occ.at > now:
@@ -131,11 +125,16 @@ def next_runs(lst: ListConfig, now: datetime, count: int = 3) -> list[Occurrence
 
 
 def due(
-    lst: ListConfig, now: datetime, sent_days: Collection[date], grace: timedelta
+    lst: ListConfig,
+    now: datetime,
+    sent_days: Collection[date],
+    grace: timedelta,
+    zones: Collection[str] = (),
 ) -> Occurrence | None:
     """The run due at `now`: the latest one not after `now`, no older than `grace`, whose day
-    the ledger does not have yet. None when nothing is due."""
-    recent = occurrences(lst, now - grace, now)
+    the ledger does not have yet. None when nothing is due. `zones`: a reader-local list's
+    readers' zones (its day starts at its first wave)."""
+    recent = occurrences(lst, now - grace, now, zones)
     if not recent:
         return None
     latest = recent[-1]
@@ -143,12 +142,16 @@ def due(
 
 
 def missed(
-    lst: ListConfig, now: datetime, sent_days: Collection[date], grace: timedelta
+    lst: ListConfig,
+    now: datetime,
+    sent_days: Collection[date],
+    grace: timedelta,
+    zones: Collection[str] = (),
 ) -> list[Occurrence]:
     """Runs of the last two days that are past their grace and whose day was never sent, or
     that a later run overtook (their issue is not sent late)."""
-    window = occurrences(lst, now - MISSED_LOOKBACK - grace, now)
-    current = due(lst, now, (), grace)
+    window = occurrences(lst, now - MISSED_LOOKBACK - grace, now, zones)
+    current = due(lst, now, (), grace, zones)
     return [
         o
         for o in window

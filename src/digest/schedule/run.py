@@ -9,7 +9,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,7 +17,9 @@ from ..config import Config, ListConfig
 from ..deliver.send import Tally
 from ..errors import DigestError
 from ..pipeline import SendReport, SendRequest, send_issue
+from ..pipeline.waves import zone_census
 from ..state import open_state
+from ..state.sends import Waiting
 from .due import Occurrence, due, grace_for, hours_text, missed
 from .runs import LastRun, Outcome, RunLog
 
@@ -38,13 +40,16 @@ class Ledger:
 
     days: frozenset[date]
     unfinished: str | None
+    waiting: Waiting | None = None
+    """The unfinished issue's readers whose hour is still ahead (reader-local lists)."""
 
 
 def ledger_of(config: Config, lst: ListConfig) -> Ledger:
     with open_state(config.state_dir) as state:
         days = {_issue_day(lst, i) for i in state.sends.issue_ids(lst.name)}
         unfinished = state.sends.unfinished(lst.name)
-    return Ledger(frozenset(d for d in days if d), unfinished)
+        waiting = state.sends.waiting(lst.name, unfinished) if unfinished else None
+    return Ledger(frozenset(d for d in days if d), unfinished, waiting)
 
 
 def _issue_day(lst: ListConfig, issue_id: str) -> date | None:
@@ -94,15 +99,19 @@ def run_list(
 ) -> list[SendReport]:
     """An unfinished issue first, then the day due at `now`, if any (at most one each)."""
     reports: list[SendReport] = []
+    zones = zone_census(lst) if lst.reader_local else {}
     for _ in range(2):  # an interrupted issue, then today's
         if stop is not None and stop.is_set():
             break
         ledger = ledger_of(config, lst)
         settled = ledger.days | runs.settled_days(lst.name, now)
-        _report_missed(lst, now, settled, runs)
+        _report_missed(lst, now, settled, runs, zones)
+        if ledger.waiting and now < ledger.waiting.resume_at:
+            break  # the issue waits for its next wave; the next one waits for it
         if ledger.unfinished:
-            job = (ledger.unfinished, _issue_day(lst, ledger.unfinished), "resuming")
-        elif occ := due(lst, now, settled, grace_for(lst)):
+            why = "next wave" if ledger.waiting else "resuming"
+            job = (ledger.unfinished, _issue_day(lst, ledger.unfinished), why)
+        elif occ := due(lst, now, settled, grace_for(lst), zones):
             job = (f"{lst.name}-{occ.day}", occ.day, _due_text(occ))
         else:
             break
@@ -119,11 +128,17 @@ def _due_text(occ: Occurrence) -> str:
     return f"due {occ.at:%H:%M %Z} ({occ.utc:%H:%M} UTC)"
 
 
-def _report_missed(lst: ListConfig, now: datetime, settled: frozenset[date], runs: RunLog) -> None:
+def _report_missed(
+    lst: ListConfig,
+    now: datetime,
+    settled: frozenset[date],
+    runs: RunLog,
+    zones: Collection[str] = (),
+) -> None:
     # A fresh folder (or a new schedule) reports at most the last day's run as missed, not
     # days from before anyone scheduled this list.
     started = runs.started(lst.name, now) - timedelta(days=1)
-    for occ in missed(lst, now, settled, grace_for(lst)):
+    for occ in missed(lst, now, settled, grace_for(lst), zones):
         if occ.utc < started:
             continue
         if runs.note_missed(lst.name, occ.day):
@@ -155,7 +170,7 @@ def _run_one(
         return now + timedelta(seconds=time.monotonic() - t0)
 
     log.info("%s: run for %s starts (%s)", lst.name, issue, why)
-    request = SendRequest(day=day)
+    request = SendRequest(day=day, late_after=grace_for(lst) if lst.reader_local else None)
     try:
         report = send_issue(config, lst, request, now=now, progress=_stopper(stop))
     except Stopped:

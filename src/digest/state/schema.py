@@ -169,6 +169,16 @@ CREATE TABLE issue_events (
 );
 """
 
+# Version 7: reader-local waves (issue 16). A reader-local issue is finished only once every
+# reader's hour has come: `sends.waiting` counts the readers whose wave is still ahead after
+# the last run, `next_wave` is that wave's time and `resume_at` when a run should take it up
+# (earlier than the wave for a sender that holds mail until its `send_at`).
+_SCHEMA_V7 = """
+ALTER TABLE sends ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sends ADD COLUMN next_wave TEXT;
+ALTER TABLE sends ADD COLUMN resume_at TEXT;
+"""
+
 MIGRATIONS = {
     1: _SCHEMA_V1,
     2: _SCHEMA_V2,
@@ -176,5 +186,6 @@ MIGRATIONS = {
     4: _SCHEMA_V4,
     5: _SCHEMA_V5,
     6: _SCHEMA_V6,
+    7: _SCHEMA_V7,
 }
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -19,7 +19,7 @@ from typing import Any
 
 from .db import Database, stamp
 
-__all__ = ["Claim", "DeliveryCounts", "FrozenSend", "SendLedger", "is_sandbox"]
+__all__ = ["Claim", "DeliveryCounts", "FrozenSend", "SendLedger", "Waiting", "is_sandbox"]
 
 STATUSES = ("pending", "claimed", "sent", "failed", "unknown")
 
@@ -81,6 +81,20 @@ class DeliveryCounts:
     """Readers (rows in the ledger) per selection; "" is the whole issue."""
     nothing_for: int = 0
     """Readers the last run skipped: nothing in their topics that day."""
+    waiting: Waiting | None = None
+    """A reader-local issue's readers whose hour is still ahead, if any."""
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A reader-local issue's readers still waiting for their wave after the last run."""
+
+    readers: int
+    next_wave: datetime
+    """The next wave's time (UTC)."""
+    resume_at: datetime
+    """When a run should take it up: the wave's time, or earlier for a sender that holds
+    mail until its `send_at`."""
 
 
 _SEND_COLUMNS = "list, issue_id, started_at, finished_at, backend, letter, article_ids, issue"
@@ -276,6 +290,34 @@ class SendLedger:
                 (n, list_name, issue_id),
             )
 
+    def set_waiting(self, list_name: str, issue_id: str, waiting: Waiting | None) -> None:
+        """Readers of a reader-local issue still waiting for their hour (None: nobody)."""
+        values = (
+            (waiting.readers, stamp(waiting.next_wave), stamp(waiting.resume_at))
+            if waiting
+            else (0, None, None)
+        )
+        with self.db.tx() as c:
+            c.execute(
+                "UPDATE sends SET waiting = ?, next_wave = ?, resume_at = ? "
+                "WHERE list = ? AND issue_id = ?",
+                (*values, list_name, issue_id),
+            )
+
+    def waiting(self, list_name: str, issue_id: str) -> Waiting | None:
+        row = self.db.conn.execute(
+            "SELECT waiting, next_wave, resume_at FROM sends WHERE list = ? AND issue_id = ?",
+            (list_name, issue_id),
+        ).fetchone()
+        if not row or not row[0] or not row[1]:
+            return None
+        read = self.db.read_time
+        return Waiting(
+            row[0],
+            read(row[1], "sends", "next_wave"),  # type: ignore[arg-type]
+            read(row[2] or row[1], "sends", "resume_at"),  # type: ignore[arg-type]
+        )
+
     # Readers.
 
     def interrupted(self, list_name: str, issue_id: str, now: datetime) -> int:
@@ -420,4 +462,5 @@ class SendLedger:
             renders=1 + rendered,
             variants=variants,
             nothing_for=nothing_for,
+            waiting=self.waiting(list_name, issue_id),
         )
