@@ -1,7 +1,7 @@
 """Sending an issue end to end: readers from a CSV, their tokens, the ledger, and the requests.
 
     .venv/bin/python bench/bench_send.py [--sizes 10000,100000,1000000] [--small 10000]
-        [--topics 100000:40]
+        [--topics 100000:40] [--reader-local 100000:24]
 
 The SendGrid path runs against the validating stand-in of the tests (tests/sendgrid_standin.py)
 in its own process, for `--sizes` readers (batches of 1000, 4 at once). In the same run the
@@ -15,6 +15,11 @@ starts); peak memory is that process's peak RSS.
 empty one, readers without topics, among them) through the SendGrid path: eight sources of one
 topic and one story each, so each set selects its own stories, and the send renders once per
 selection (`renders`, which must not pass SETS), however many readers share it.
+
+`--reader-local READERS:ZONES` sends a `deliver = "reader-local"` list whose readers are spread
+over ZONES time zones through the SendGrid path, with `schedule_ahead_hours = 71`, so one run
+hands over every wave of the day (each request one `send_at`); and times the zone census the
+scheduler takes of that list file (`pipeline.waves.zone_census`, once per change of the file).
 """
 
 from __future__ import annotations
@@ -152,6 +157,44 @@ def newsletter(folder: Path, readers: int, backend: str, sendgrid: str, smtp_por
 TOPICS = [f"topic{i}" for i in range(8)]
 
 
+ZONES = [
+    "Pacific/Auckland", "Australia/Sydney", "Asia/Tokyo", "Asia/Shanghai", "Asia/Kolkata",
+    "Asia/Dubai", "Europe/Moscow", "Europe/Istanbul", "Europe/Berlin", "Europe/Paris",
+    "Europe/London", "Atlantic/Azores", "America/Sao_Paulo", "America/Halifax",
+    "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
+    "America/Anchorage", "Pacific/Honolulu", "Asia/Singapore", "Africa/Lagos",
+    "Africa/Nairobi", "Asia/Karachi",
+]  # fmt: skip
+
+CENSUS = """
+import json, resource, sys, time
+from pathlib import Path
+from digest.config import load_config
+from digest.pipeline.waves import zone_census
+config = load_config(Path(sys.argv[1]) / "digest.toml")
+t0 = time.perf_counter()
+census = zone_census(config.get_list("daily"))
+seconds = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "sent": sum(census.values()), "peak_mb": peak}))
+"""
+
+
+def reader_local_newsletter(folder: Path, readers: int, zones: int, sendgrid: str) -> Path:
+    """One story; readers round-robin over the first `zones` of ZONES; each reader at 07:00."""
+    newsletter(folder, 0, "sendgrid", sendgrid, 25)
+    with (folder / "subscribers" / "daily.csv").open("w", encoding="utf-8") as f:
+        f.write("email,name,status,timezone\n")
+        for i in range(readers):
+            f.write(f"reader{i}@example.com,Reader {i},subscribed,{ZONES[i % zones]}\n")
+    toml = folder / "digest.toml"
+    text = toml.read_text(encoding="utf-8")
+    text = text.replace('sender = "Daily', 'deliver = "reader-local"\nsender = "Daily')
+    text = text.replace("concurrency = 4\n", "concurrency = 4\nschedule_ahead_hours = 71\n")
+    toml.write_text(text, encoding="utf-8")
+    return folder
+
+
 def topic_sets(n: int) -> list[tuple[str, ...]]:
     """`n` distinct sets of the eight topics: none, each one, then pairs, then triples."""
     from itertools import combinations
@@ -220,6 +263,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--small", type=int, default=10000)
     parser.add_argument("--topics", default="100000:40", help="READERS:SETS, or 0 to skip")
+    parser.add_argument("--reader-local", default="100000:24", help="READERS:ZONES, or 0 to skip")
     args = parser.parse_args()
     rows: list[tuple[str, int, dict[str, float]]] = []
     sg = Peer(STANDIN)
@@ -238,6 +282,11 @@ def main() -> None:
             n, sets = (int(x) for x in args.topics.split(":"))
             folder = topic_newsletter(Path(tmp) / "topics", n, sets, sg.address)
             rows.append((f"… over {sets} topic sets → sendgrid", n, child(SEND, str(folder))))
+        if args.reader_local != "0":
+            n, zones = (int(x) for x in args.reader_local.split(":"))
+            folder = reader_local_newsletter(Path(tmp) / "local", n, zones, sg.address)
+            rows.append((f"… reader-local, {zones} zones → sendgrid", n, child(SEND, str(folder))))
+            rows.append((f"zone census ({zones} zones)", n, child(CENSUS, str(folder))))
     accepted, received = sg.close(), smtp.close()
     head = f"{'path':<34} {'readers':>9} {'seconds':>8} {'readers/s':>10} {'peak MB':>8}"
     print(head + f" {'renders':>8}")

@@ -27,6 +27,7 @@ from filelock import FileLock, Timeout
 
 from ..config import Config, ListConfig
 from ..errors import DigestError
+from ..pipeline.waves import zone_census
 from .due import grace_for, hours_text, next_runs, trigger_for
 from .run import run_list
 from .runs import RunLog
@@ -138,13 +139,14 @@ class Daemon:
     def _log_start(self) -> None:
         now = self.clock()
         for lst in self.config.lists.values():
-            runs = next_runs(lst, now, 1)
+            runs = next_runs(lst, now, 1, zone_census(lst) if lst.reader_local else ())
             nxt = f"{runs[0].at:%Y-%m-%d %H:%M %Z}" if runs else "never"
             log.info(
-                "scheduled %s: %s %s, grace %s; next run %s",
+                "scheduled %s: %s %s%s, grace %s; next run %s",
                 lst.name,
                 lst.send_at,
                 lst.timezone,
+                " (each reader in their own zone, in waves)" if lst.reader_local else "",
                 hours_text(grace_for(lst)),
                 nxt,
             )
