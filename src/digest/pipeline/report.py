@@ -31,6 +31,8 @@ class SendRequest:
     day: date | None = None
     """The issue's local date (default: today in the list's zone); the scheduler passes the
     scheduled day, so a send caught up after midnight is still that day's issue."""
+    force: bool = False
+    """Start a new issue even if the list is paused for complaints (`pipeline.health`)."""
 
 
 @dataclass(frozen=True)
