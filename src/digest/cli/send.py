@@ -242,9 +242,10 @@ def _health_table(issues: list[IssueHealth]) -> list[str]:
     )
     out += table(HEALTH_HEADERS, rows, term_width(), shrink=[0], right=list(range(1, 7)))
     if not any(i.reported for i in issues):
-        out.append(
-            "  (no provider events recorded: delivered, deferred, bounces and complaints come "
-            "from SendGrid's Event Webhook, see docs/deploy.md)"
+        out += wrap(
+            "(no provider events recorded: delivered, deferred, bounces and complaints come "
+            "from SendGrid's Event Webhook, see docs/deploy.md)",
+            term_width(),
         )
     return out
 
