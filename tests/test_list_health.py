@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import NOW, make_newsletter
+from conftest import CHROMIUM_ARGS, NOW, chromium_path, make_newsletter
 from test_web_unsubscribe import SECRET
 from test_web_unsubscribe import serving as clicking
 from test_webhook_sendgrid import Sent, hooked, mixed_batch
@@ -487,6 +487,24 @@ def test_the_home_page_of_a_healthy_list_has_no_pause(tmp_path: Path) -> None:
         r = httpx.get(base + "/", timeout=60)
     assert '<table class="health">' in r.text and 'class="paused"' not in r.text
     assert "No provider events recorded yet" in r.text and "warning:" not in r.text
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium; CI installs it")
+def test_the_home_page_fits_a_phone_its_tables_scroll_in_their_box(complained: Path) -> None:
+    from playwright.sync_api import sync_playwright  # after the send: it holds an event loop
+
+    site = Site(config_of(complained), SECRET)
+    with run_app(site, Flusher(site, delay=0.0)) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 375, "height": 800})
+        page.goto(base + "/")
+        widths = page.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert widths[0] == widths[1] == 375  # the page itself never scrolls sideways
+        assert page.get_by_role("alert").is_visible()
+        assert page.locator("table.health").evaluate("t => t.closest('.scroll') !== null")
+        browser.close()
 
 
 # --- the scheduler ----------------------------------------------------------------------------
