@@ -185,7 +185,8 @@ def status(list_name: str | None, issue_id: str | None, as_json: bool) -> None:
         )
         return
     run = RunLog(config.state_dir).last(lst.name)
-    if run is not None and run.outcome in ("failed", "paused"):  # a scheduled run that never sent
+    # A scheduled run that never sent (a pause only while it holds: `send --force` lifts it).
+    if run is not None and (run.outcome == "failed" or (run.outcome == "paused" and pause)):
         click.echo(
             f"last scheduled run ({run.day}, ended {run.ended}) {run.outcome}: {run.message}"
         )
