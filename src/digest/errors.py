@@ -35,6 +35,15 @@ class SubscriberError(DigestError):
     """A subscriber file or row is bad, or a subscriber operation is refused."""
 
 
+class ListPaused(DigestError):
+    """A list's last issue drew too many complaints: its next send waits for `--force`
+    (`list_health`). `issue_id` is the issue the complaints are about."""
+
+    def __init__(self, message: str, hint: str, issue_id: str) -> None:
+        super().__init__(message, hint)
+        self.issue_id = issue_id
+
+
 class StateError(SourceError):
     """The state database cannot be used: a full disk, no permission, a lock, a damaged file or
     a value that is not what digest wrote. A SourceError too, as it was before it had a name."""

@@ -66,7 +66,15 @@ def _log_file_option(f: Any) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="With --show: print them as JSON.")
 @click.option("--now", "now_text", metavar="WHEN", help="With --show: after WHEN (ISO time).")
 @_log_file_option
-def schedule(show: bool, as_json: bool, now_text: str | None, log_file: Path | None) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send a list paused for complaints anyway: its next issue goes out (a later pause "
+    "holds again).",
+)
+def schedule(
+    show: bool, as_json: bool, now_text: str | None, log_file: Path | None, force: bool
+) -> None:
     """Send each list at its send_at, in its time zone, once a day (runs until stopped).
 
     send_at is "07:00" or a cron expression ("0 7 * * 1-5": weekdays). A run missed while
@@ -76,18 +84,23 @@ def schedule(show: bool, as_json: bool, now_text: str | None, log_file: Path | N
     twice, across restarts and clock changes. SIGTERM or Ctrl-C lets the batch in flight
     finish and exits.
 
+    A list whose last issue drew complaints from more than 0.3% of its readers is paused:
+    its runs are recorded as paused, and the log says why once a day. --force lets its next
+    issue go out anyway.
+
     \b
     Examples:
       digest schedule --show            # the next three runs of each list (and its waves)
       digest schedule --log-file digest.log
       digest schedule -v                # as a service (see docs/deploy.md)
+      digest schedule --force           # a list paused for complaints sends its next issue
     """
     config = get_config(click.get_current_context())
     if show:
         _show(config, _now(now_text), as_json)
         return
     _logging(log_file)
-    Daemon(config).run()
+    Daemon(config, force=force).run()
 
 
 def _show(config: Config, now: datetime, as_json: bool) -> None:
@@ -155,17 +168,24 @@ def _zones(lst: ListConfig) -> dict[str, int]:
 @click.option("--json", "as_json", is_flag=True, help="Print what was sent as JSON.")
 @click.option("--now", "now_text", metavar="WHEN", hidden=True, help="Act as if it were WHEN.")
 @_log_file_option
-def run_due_command(as_json: bool, now_text: str | None, log_file: Path | None) -> None:
+@click.option(
+    "--force", is_flag=True, help="Send what is due even for a list paused for complaints."
+)
+def run_due_command(
+    as_json: bool, now_text: str | None, log_file: Path | None, force: bool
+) -> None:
     """Send whatever is due now, by the rules of `digest schedule`, and exit.
 
     For cron or a systemd timer instead of the daemon; safe to run every few minutes: a day's
-    issue is sent once, an interrupted send is resumed. Exits 1 if a run failed or a reader's
-    copy failed or is unknown.
+    issue is sent once, an interrupted send is resumed. Exits 1 if a run failed or was paused
+    (the list's last issue drew complaints from more than 0.3% of its readers; --force sends
+    anyway), or a reader's copy failed or is unknown.
 
     \b
     Examples:
       digest run-due
       */5 * * * * cd /srv/briefing && digest run-due --log-file digest.log   # crontab
+      digest run-due --force            # send what is due, paused for complaints or not
     """
     config = get_config(click.get_current_context())
     _logging(log_file)
@@ -174,7 +194,7 @@ def run_due_command(as_json: bool, now_text: str | None, log_file: Path | None) 
     now = _now(now_text)
     try:
         with schedule_lock(config.state_dir):
-            reports = run_due(config, now)
+            reports = run_due(config, now, force=force)
     except SchedulerBusy as exc:
         logging.getLogger(__name__).warning("%s; it sends what is due", exc.message)
         return
@@ -193,11 +213,15 @@ def run_due_command(as_json: bool, now_text: str | None, log_file: Path | None) 
 
 
 def _failed_runs(config: Config, now: datetime) -> list[str]:
-    """This pass's failed runs (from the runs file), one line each."""
+    """This pass's failed and paused runs (from the runs file), one line each."""
     runs = RunLog(config.state_dir)
     out = []
     for name in config.lists:
         last = runs.last(name)
-        if last and last.outcome == "failed" and datetime.fromisoformat(last.started) == now:
-            out.append(f"{name}: run for {last.day} failed: {last.message}")
+        if (
+            last
+            and last.outcome in ("failed", "paused")
+            and datetime.fromisoformat(last.started) == now
+        ):
+            out.append(f"{name}: run for {last.day} {last.outcome}: {last.message}")
     return out

@@ -35,6 +35,8 @@ class SendRequest:
     late_after: timedelta | None = None
     """A reader-local list's grace: readers whose hour passed longer ago than this are not
     sent late (the scheduler passes `grace_hours`); None: every past hour goes now."""
+    force: bool = False
+    """Start a new issue even if the list is paused for complaints (`pipeline.health`)."""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from ..state.sends import FrozenSend, Waiting
 from ..subscribers import InvalidAddress, SubscriberList, normalise
 from .changes import apply_pending
 from .frozen import FrozenIssue, frozen_from, frozen_json
+from .health import check_pause
 from .issue import build_issue, issue_id
 from .letter import letter_for, letter_from, letter_json
 from .report import SendReport, SendRequest, open_problems
@@ -51,7 +52,9 @@ def send_issue(
     progress: Progress | None = None,
 ) -> SendReport:
     """Send the list's issue of today (see the module's docstring). Raises DigestError for
-    what stops a send: settings, another send running, a provider refusing outright."""
+    what stops a send: settings, another send running, a provider refusing outright; and
+    ListPaused before a new issue of a list its last issue's complaints paused
+    (`pipeline.health`), unless `request.force`."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     backend = request.backend or lst.backend or config.delivery.backend
     secret = _secret(config, backend, request)
@@ -105,6 +108,8 @@ def _send(
     issue = _issue_to_send(state, lst, request, now)
     frozen = state.sends.get(lst.name, issue)
     if frozen is None:
+        if not (request.to or request.sandbox):  # a new issue for the list's readers
+            check_pause(state, lst.name, issue, force=request.force, dry_run=request.dry_run)
         SubscriberList(lst.subscribers).extra_columns()  # a missing list file: say so first
         built = _build(config, lst, now, request.since, request.day, issue)
         if isinstance(built, str):

@@ -27,7 +27,10 @@ from filelock import FileLock, Timeout
 
 from ..config import Config, ListConfig
 from ..errors import DigestError
+from ..list_health import pause_for
+from ..pipeline.health import last_issue_health
 from ..pipeline.waves import zone_census
+from ..state import open_state
 from .due import grace_for, hours_text, next_runs, trigger_for
 from .run import run_list
 from .runs import RunLog
@@ -74,13 +77,41 @@ class Daemon:
     """The scheduler of one newsletter folder. `run()` blocks until `stop` is set (SIGTERM
     and SIGINT set it when `run` installs its handlers)."""
 
-    def __init__(self, config: Config, clock: Clock = _utcnow) -> None:
+    def __init__(self, config: Config, clock: Clock = _utcnow, *, force: bool = False) -> None:
         self.config = config
         self.clock = clock
         self.stop = threading.Event()
         self.runs = RunLog(config.state_dir)
         self._busy = {name: threading.Lock() for name in config.lists}
         self._last: tuple[datetime, float] | None = None
+        self._forced = self._overrides() if force else {}
+        """`--force`: each list paused now, and the issue whose complaints paused it. The
+        override holds until that list's next issue goes out; a later pause (a new issue's
+        complaints) stops the daemon's sends again."""
+
+    def _overrides(self) -> dict[str, str]:
+        forced = {}
+        with open_state(self.config.state_dir) as state:
+            for name in self.config.lists:
+                pause = pause_for(last_issue_health(state, name))
+                if pause is not None:
+                    forced[name] = pause.issue.issue_id
+                    log.warning("%s; --force: its next issue goes out anyway", pause.message)
+        if not forced:
+            log.info("--force: no list is paused")
+        return forced
+
+    def _force(self, lst: ListConfig) -> bool:
+        """Whether `--force` still holds for the list: its pause is still the one forced."""
+        issue = self._forced.get(lst.name)
+        if issue is None:
+            return False
+        with open_state(self.config.state_dir) as state:
+            last = last_issue_health(state, lst.name)
+        if last is None or last.issue_id != issue:
+            self._forced.pop(lst.name, None)  # its next issue went out: the override is used
+            return False
+        return True
 
     def run(self, *, handle_signals: bool = True) -> None:
         """Hold the folder's schedule lock, schedule every list, wait for a stop."""
@@ -180,7 +211,8 @@ class Daemon:
         if self.stop.is_set() or not busy.acquire(blocking=False):
             return
         try:
-            run_list(self.config, lst, self.clock(), self.runs, stop=self.stop)
+            force = self._force(lst)
+            run_list(self.config, lst, self.clock(), self.runs, stop=self.stop, force=force)
         except DigestError as exc:
             log.error("%s: %s", lst.name, str(exc).replace("\n ", ";"))
         except Exception:  # a bug: logged in full, and the next run still happens

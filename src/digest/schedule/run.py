@@ -15,8 +15,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from ..config import Config, ListConfig
 from ..deliver.send import Tally
-from ..errors import DigestError
+from ..errors import DigestError, ListPaused
+from ..list_health import Pause
 from ..pipeline import SendReport, SendRequest, send_issue
+from ..pipeline.health import pause_before
 from ..pipeline.waves import zone_census
 from ..state import open_state
 from ..state.sends import Waiting
@@ -64,14 +66,15 @@ def _issue_day(lst: ListConfig, issue_id: str) -> date | None:
 
 
 def run_due(
-    config: Config, now: datetime, *, stop: threading.Event | None = None
+    config: Config, now: datetime, *, stop: threading.Event | None = None, force: bool = False
 ) -> list[SendReport]:
-    """Send what is due at `now` for every list, one list after another."""
+    """Send what is due at `now` for every list, one list after another (`force`: also a
+    list paused for complaints)."""
     runs = RunLog(config.state_dir)
     reports = []
     for lst in config.lists.values():
         try:
-            reports.extend(run_list(config, lst, now, runs, stop=stop))
+            reports.extend(run_list(config, lst, now, runs, stop=stop, force=force))
         except Exception as exc:  # one list's trouble never costs the other lists their run
             message = (
                 str(exc).replace("\n ", ";")
@@ -96,8 +99,10 @@ def run_list(
     runs: RunLog,
     *,
     stop: threading.Event | None = None,
+    force: bool = False,
 ) -> list[SendReport]:
-    """An unfinished issue first, then the day due at `now`, if any (at most one each)."""
+    """An unfinished issue first, then the day due at `now`, if any (at most one each).
+    `force` sends the day's issue even if the list is paused for complaints."""
     reports: list[SendReport] = []
     zones = zone_census(lst) if lst.reader_local else {}
     for _ in range(2):  # an interrupted issue, then today's
@@ -115,7 +120,7 @@ def run_list(
             job = (f"{lst.name}-{occ.day}", occ.day, _due_text(occ))
         else:
             break
-        report = _run_one(config, lst, job, now, runs, stop)
+        report = _run_one(config, lst, job, now, runs, stop, force)
         if report is None or report.issue_id is None or not ledger.unfinished:
             if report is not None:
                 reports.append(report)
@@ -160,19 +165,31 @@ def _run_one(
     now: datetime,
     runs: RunLog,
     stop: threading.Event | None,
+    force: bool = False,
 ) -> SendReport | None:
     """One send, logged when it starts and ends; its outcome recorded in the runs file (with
-    times from `now`, so an injected clock stays consistent)."""
+    times from `now`, so an injected clock stays consistent). A list paused for complaints is
+    recorded as `paused` at every pass, and said in the log once a day and issue."""
     issue, day, why = job
     t0 = time.monotonic()
 
     def clock() -> datetime:
         return now + timedelta(seconds=time.monotonic() - t0)
 
+    if not force and (pause := _pause(config, lst, issue)) is not None:  # no "starts" line
+        _paused(
+            runs, lst, issue, day, now, ListPaused(pause.message, pause.hint, pause.issue.issue_id)
+        )
+        return None
     log.info("%s: run for %s starts (%s)", lst.name, issue, why)
-    request = SendRequest(day=day, late_after=grace_for(lst) if lst.reader_local else None)
+    request = SendRequest(
+        day=day, late_after=grace_for(lst) if lst.reader_local else None, force=force
+    )
     try:
         report = send_issue(config, lst, request, now=now, progress=_stopper(stop))
+    except ListPaused as exc:  # complaints came in between: send_issue has the last word
+        _paused(runs, lst, issue, day, now, exc)
+        return None
     except Stopped:
         left = _after_stop(config, lst)
         _record(runs, lst, day, now, clock(), "stopped", left)
@@ -190,6 +207,24 @@ def _run_one(
     level = logging.WARNING if outcome == "problems" else logging.INFO
     log.log(level, "%s: run ends: %s in %.1f s", lst.name, report.message, time.monotonic() - t0)
     return report
+
+
+def _pause(config: Config, lst: ListConfig, issue: str) -> Pause | None:
+    """The pause `send_issue` would meet (`pipeline.health`), asked first so a paused list's
+    pass every minute logs nothing but its one warning."""
+    with open_state(config.state_dir) as state:
+        return pause_before(state, lst.name, issue)
+
+
+def _paused(
+    runs: RunLog, lst: ListConfig, issue: str, day: date | None, now: datetime, exc: ListPaused
+) -> None:
+    """Record the paused run (each pass: `--show` and `status` say it) and warn once a day and
+    issue, with what to do."""
+    message = str(exc).replace("\n ", ";")
+    _record(runs, lst, day, now, now, "paused", message)
+    if runs.note_paused(lst.name, day or now.astimezone(lst.zone).date(), exc.issue_id):
+        log.warning("%s: run for %s paused: %s", lst.name, issue, message)
 
 
 def _stopper(stop: threading.Event | None) -> Callable[[Tally], None] | None:

@@ -26,7 +26,9 @@ RETRY_AFTER = timedelta(minutes=15)
 """A failed run of a day is tried again (within its grace) no sooner than this."""
 KEEP_DAYS = 14
 
-Outcome = Literal["sent", "problems", "nothing", "failed", "stopped"]
+Outcome = Literal["sent", "problems", "nothing", "failed", "stopped", "paused"]
+"""`paused`: the list's last issue drew too many complaints; the day is tried again at every
+pass (so `--force` or a cleared pause sends it within its grace), said in the log once."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,19 @@ class RunLog:
             if day.isoformat() in days:
                 return False
             entry["missed"] = _recent([*days, day.isoformat()], day.isoformat())
+            write_atomic(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            return True
+
+    def note_paused(self, list_name: str, day: date, issue_id: str) -> bool:
+        """Remember that `day`'s run was paused for `issue_id`'s complaints; False if that
+        was said already (the pass every minute logs it once a day and issue)."""
+        with self._lock:
+            data = self._read()
+            entry = self._entry(data, list_name)
+            said = [day.isoformat(), issue_id]
+            if entry.get("paused") == said:
+                return False
+            entry["paused"] = said
             write_atomic(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
             return True
 

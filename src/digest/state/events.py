@@ -12,13 +12,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .changes import insert_change
+from .changes import STOP, insert_change
 from .db import Database, stamp
+from .sends import is_sandbox
 
-__all__ = ["EVENT_DAYS", "EventBatch", "IssueEvents", "ProviderEvent"]
+__all__ = ["CLICK", "EVENT_DAYS", "EventBatch", "IssueEvents", "ProviderEvent"]
 
 EVENT_DAYS = 30
 """How long an event's id is kept: SendGrid retries a batch for 72 hours, so well past that."""
+CLICK = "unsubscribe_click"
+"""The kind an unsubscribe on digest's own link is counted as (the provider's are
+`unsubscribe` and `group_unsubscribe`)."""
+CLICK_ISSUES = 60
+"""How many of the list's latest issues a click looks through for the one its reader got."""
 
 
 @dataclass(frozen=True)
@@ -108,3 +114,45 @@ class IssueEvents:
             (list_name, issue_id),
         )
         return {kind: count for kind, count in rows}
+
+    def count_click(self, list_name: str, reader: str, change_id: int) -> str | None:
+        """Count an unsubscribe on digest's own link (status change `change_id`, just
+        recorded) against the latest real issue the ledger says went to the reader; the link
+        carries no issue. Not counted (None): a reader the ledger never sent an issue to (in
+        its last CLICK_ISSUES), or one with an earlier stop recorded since that issue was
+        sent (a second click after an undo, or the provider's own unsubscribe or complaint
+        counted already), so one reader is one unsubscribe. Returns the issue counted."""
+        with self.db.tx() as c:
+            found = None
+            for issue_id, started in c.execute(
+                "SELECT issue_id, started_at FROM sends WHERE list = ? "
+                "ORDER BY started_at DESC, issue_id DESC LIMIT ?",
+                (list_name, CLICK_ISSUES),
+            ).fetchall():
+                if is_sandbox(list_name, issue_id):
+                    continue
+                got = c.execute(
+                    "SELECT 1 FROM deliveries WHERE list = ? AND issue_id = ? AND reader = ? "
+                    "AND status = 'sent'",
+                    (list_name, issue_id, reader),
+                ).fetchone()
+                if got is not None:
+                    found = (str(issue_id), str(started))
+                    break
+            if found is None:
+                return None
+            issue_id, started = found
+            marks = ", ".join("?" for _ in STOP)
+            earlier = c.execute(
+                f"SELECT 1 FROM status_changes WHERE list = ? AND reader = ? AND id < ? "
+                f"AND status IN ({marks}) AND at >= ? LIMIT 1",
+                (list_name, reader, change_id, *STOP, started),
+            ).fetchone()
+            if earlier is not None:
+                return None
+            c.execute(
+                "INSERT INTO issue_events (list, issue_id, event, count) VALUES (?, ?, ?, 1) "
+                "ON CONFLICT (list, issue_id, event) DO UPDATE SET count = count + 1",
+                (list_name, issue_id, CLICK),
+            )
+        return issue_id

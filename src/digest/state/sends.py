@@ -223,6 +223,29 @@ class SendLedger:
         ).fetchone()
         return int(row[0])
 
+    def reached(self, list_name: str, limit: int = 20, *, but: str = "") -> list[tuple[str, int]]:
+        """The list's latest real issues (sandbox sends apart; `but`, the issue about to be
+        sent, apart) that reached at least one reader, newest first, with their readers sent
+        to: the issues whose health `digest status` shows, the first the one the pause looks
+        at. Readers are counted only for the issues returned (an index range each)."""
+        rows = self.db.conn.execute(
+            "SELECT s.issue_id FROM sends s WHERE s.list = ? AND s.issue_id != ? "
+            "AND instr(substr(s.issue_id, length(s.list) + 1), '-sandbox') = 0 "
+            "AND EXISTS (SELECT 1 FROM deliveries d WHERE d.list = s.list "
+            "AND d.issue_id = s.issue_id AND d.status = 'sent') "
+            "ORDER BY s.started_at DESC, s.issue_id DESC LIMIT ?",
+            (list_name, but, limit),
+        ).fetchall()
+        return [(str(i), self.sent_count(list_name, str(i))) for (i,) in rows]
+
+    def sent_count(self, list_name: str, issue_id: str) -> int:
+        """Readers of the issue whose copy the sender accepted."""
+        (n,) = self.db.conn.execute(
+            "SELECT count(*) FROM deliveries WHERE list = ? AND issue_id = ? AND status = 'sent'",
+            (list_name, issue_id),
+        ).fetchone()
+        return int(n)
+
     # Selections (readers' topics): each rendered once, kept for a resumed send.
 
     def variant(self, list_name: str, issue_id: str, variant: str) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
 """`/`: each list with its readers by status, the clicks not yet in its file, its next
-scheduled send and its recent issues from the ledger, each linking to its pages."""
+scheduled send (or why it is paused), its recent issues from the ledger, each linking to its
+pages, and their health (`list_health`): what the provider reported, the rates, warnings."""
 
 from __future__ import annotations
 
@@ -13,6 +14,16 @@ from starlette.responses import Response
 
 from ..config import ListConfig
 from ..errors import DigestError
+from ..list_health import (
+    BOUNCE_WARNING,
+    COMPLAINT_PAUSE,
+    COMPLAINT_WARNING,
+    IssueHealth,
+    limit,
+    percent,
+)
+from ..pipeline.health import list_health
+from ..pipeline.waves import zone_census
 from ..schedule.due import next_runs
 from ..state.sends import STATUSES
 from .render import page
@@ -33,6 +44,11 @@ async def home(request: Request) -> Response:
         page_title=f"digest: {site.config.root.name}",
         lists=lists,
         statuses=STATUSES,
+        limits={
+            "bounces": limit(BOUNCE_WARNING),
+            "complaints": limit(COMPLAINT_WARNING),
+            "pause": limit(COMPLAINT_PAUSE),
+        },
     )
 
 
@@ -48,7 +64,7 @@ def _summary(site: Site, lst: ListConfig) -> dict[str, Any]:
         counts = site.counts(lst)
     except DigestError as exc:
         error = exc.message
-    upcoming = next_runs(lst, now, 1)
+    upcoming = next_runs(lst, now, 1, zone_census(lst) if lst.reader_local else ())
     with site.state() as state:
         pending = len(state.changes.pending(lst.name))
         issues = [
@@ -61,6 +77,7 @@ def _summary(site: Site, lst: ListConfig) -> dict[str, Any]:
             }
             for f in state.sends.recent(lst.name, RECENT)
         ]
+        health = list_health(state, lst.name, RECENT)
     return {
         "name": lst.name,
         "title": lst.title,
@@ -70,6 +87,30 @@ def _summary(site: Site, lst: ListConfig) -> dict[str, Any]:
         "pending": pending,
         "next_send": f"{upcoming[0].at:%A %Y-%m-%d %H:%M %Z}" if upcoming else "",
         "issues": issues,
+        "health": [_health(i) for i in health.issues],
+        "reported": health.reported,
+        "paused": (
+            {"message": health.pause.message, "hint": health.pause.hint} if health.pause else None
+        ),
         "preview_url": f"preview/{lst.name}",
         "archive_url": f"archive/{lst.name}" if lst.archive else "",
+    }
+
+
+def _health(i: IssueHealth) -> dict[str, Any]:
+    return {
+        "id": i.issue_id,
+        "counts": [
+            i.sent,
+            i.delivered if i.reported else "-",
+            i.deferred if i.reported else "-",
+            i.bounced,
+            i.complained,
+            i.unsubscribed,
+        ],
+        "bounce_rate": percent(i.bounce_rate),
+        "complaint_rate": percent(i.complaint_rate),
+        "bounces_high": i.bounces_high,
+        "complaints_high": i.complaints_high,
+        "warnings": i.warnings,
     }

@@ -5,11 +5,15 @@ gives its reader.
 | --- | --- | --- |
 | `bounce`, `type` "bounce" (or none) | `bounce` | `bounced` |
 | `bounce`, `type` "blocked" (a soft bounce) | `blocked` | unchanged |
-| `dropped`, reason "Bounced Address" or "Invalid" | `dropped` | `bounced` |
+| `dropped`, reason "Bounced Address" or "Invalid" | `dropped_dead` | `bounced` |
 | `dropped`, any other reason | `dropped` | unchanged |
 | `spamreport` | `spamreport` | `complained` |
 | `unsubscribe`, `group_unsubscribe` | the same | `unsubscribed` |
 | `deferred`, `delivered`, `open`, `click`, `processed`, `group_resubscribe` | same | unchanged |
+
+A drop for a dead address has a kind of its own so the list's health (`list_health`) can count
+it with the hard bounces in the bounce rate; the other drops (an unsubscribe on file, spam
+content) say nothing of the address. Total drops: `dropped` + `dropped_dead`.
 
 The issue and list are the `custom_args` every message of digest carries (`issue_id`,
 `list`); SendGrid gives them back as top-level fields of each event. The reader is `email`.
@@ -98,7 +102,7 @@ def _map(raw: Mapping[str, Any]) -> tuple[str, str | None] | None:
         return "bounce", "bounced"
     if name == "dropped":
         reason = str(raw.get("reason", "")).strip().casefold()
-        return "dropped", "bounced" if reason in DEAD_ADDRESS else None
+        return ("dropped_dead", "bounced") if reason in DEAD_ADDRESS else ("dropped", None)
     if name in STATUS:
         return name, STATUS[name]
     if name in COUNTED:

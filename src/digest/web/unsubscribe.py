@@ -5,6 +5,8 @@
 - POST (the button, or a mail client's one-click POST with `List-Unsubscribe=One-Click`)
   records the change durably in the state before it answers. It takes effect for every later
   batch of every send at once, and reaches the list's CSV in batches (`pipeline.changes`).
+  It is counted in the list's health against the last issue the ledger sent the reader
+  (`state.events.count_click`; the link carries no issue).
   It is idempotent, and answers with a "resubscribe" button that undoes a mistaken click.
 - A missing, altered or forged token gets 400 and changes nothing; the check is constant-time
   (`tokens.verify`). The answer never says whether an address is on the list.
@@ -91,6 +93,8 @@ def _unsubscribe(site: Site, params: dict[str, str]) -> Response:
         recorded = state.changes.record_stop(
             link.lst.name, link.reader, link.email, "unsubscribed", _now(), origin
         )
+        if recorded is not None:  # the list's health: against the last issue the reader got
+            state.events.count_click(link.lst.name, link.reader, recorded)
     log.info(
         "%s: unsubscribe %s (%s)%s",
         link.lst.name,
