@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from ..models import Entry
 from .db import Database, parse_stamp, stamp
+from .ledger import Sightings
 
 __all__ = ["KEEP_DAYS", "PollTimes", "PolledEntries"]
 
@@ -68,6 +69,11 @@ class PolledEntries:
         )
         return tuple(e for (raw,) in rows if (e := _entry(raw)) is not None)
 
+    def ids(self, location: str) -> frozenset[str]:
+        """The ids of every entry kept for `location`."""
+        rows = self.db.conn.execute("SELECT id FROM polled WHERE location = ?", (location,))
+        return frozenset(r[0] for r in rows)
+
     def caught(self, location: str, now: datetime, keep_days: int = KEEP_DAYS) -> int:
         """How many entries of `location` only polling caught within `keep_days`: seen by a
         poll, never by an issue's own reading, and gone from the feed by `now`'s reading."""
@@ -81,7 +87,8 @@ class PolledEntries:
 
     def prune(self, now: datetime, keep_days: int = KEEP_DAYS) -> int:
         """Forget entries no reading saw for `keep_days`, unless an issue sent within them used
-        the entry (the id is in `sent_items`); returns how many went."""
+        the entry (the id is in `sent_items`), then the sightings of items gone with them
+        (`Sightings.forget`); returns how many entries went."""
         cutoff = stamp(now - timedelta(days=keep_days))
         with self.db.tx() as c:
             cur = c.execute(
@@ -94,7 +101,9 @@ class PolledEntries:
                 "(SELECT DISTINCT location FROM polled)",
                 (cutoff,),
             )
-        return cur.rowcount
+            pruned = cur.rowcount
+        Sightings(self.db).forget(now - timedelta(days=keep_days))
+        return pruned
 
 
 class PollTimes:
