@@ -13,7 +13,7 @@ from .issue import (
     preview_issue,
     preview_selection,
 )
-from .poll import PollBusy, PollReport, poll_sources
+from .poll import PollBusy, PollReport, caught_by_polling, poll_sources
 from .send import SendReport, SendRequest, send_issue
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "SendReport",
     "SendRequest",
     "build_issue",
+    "caught_by_polling",
     "check_sources",
     "gather",
     "issue_id",

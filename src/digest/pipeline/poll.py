@@ -25,7 +25,15 @@ from ..sources import Fetcher, FetchLimits, Progress, Reading, read_sources
 from ..sources.health import report
 from ..state import State, open_state
 
-__all__ = ["POLL_LOCK", "PollBusy", "PollReport", "SourcePoll", "due_sources", "poll_sources"]
+__all__ = [
+    "POLL_LOCK",
+    "PollBusy",
+    "PollReport",
+    "SourcePoll",
+    "caught_by_polling",
+    "due_sources",
+    "poll_sources",
+]
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +168,27 @@ async def _round(
     if pruned:
         log.info("pruned %d polled item(s) older than %d days", pruned, config.keep_days)
     return PollReport(tuple(polled), later, pruned)
+
+
+def caught_by_polling(config: Config, now: datetime | None = None) -> dict[str, int]:
+    """Per source location, how many items only polling caught within `keep_days`: seen by a
+    poll, gone from the feed by its latest reading, never seen by an issue's own reading."""
+    when = (now or datetime.now(UTC)).astimezone(UTC)
+    with open_state(config.state_dir) as state:
+        keep = config.keep_days
+        return {
+            s.location: state.polled.caught(s.location, _last_read(state, s, when), keep)
+            for s in config.sources
+            if s.kind == "feed"
+        }
+
+
+def _last_read(state: State, source: SourceConfig, now: datetime) -> datetime:
+    """When the source was last read (what the feed shows "now"), else `now`."""
+    for location, at in state.poll_times.all():
+        if location == source.location and at is not None:
+            return at
+    return now
 
 
 def _known(state: State, sources: tuple[SourceConfig, ...]) -> dict[str, frozenset[str]]:
