@@ -272,7 +272,8 @@ def test_pruning_forgets_old_entries_unless_an_issue_in_the_window_used_them(
 
 def test_the_state_file_stays_bounded_over_months_of_polls(tmp_path: Path) -> None:
     """A feed file rewritten with five new items before each poll, polled four times a day for
-    120 days with keep_days = 30: the file is no bigger at the end than after 60 days."""
+    120 days with keep_days = 30: the file is no bigger at the end than after 60 days
+    (give or take a few pages)."""
     feed_file = tmp_path / "wire.xml"
     data = {
         "newsletter": {"state": ".digest", "keep_days": 30, "poll_minutes": 360},
@@ -291,4 +292,5 @@ def test_the_state_file_stays_bounded_over_months_of_polls(tmp_path: Path) -> No
         kept = state.db.conn.execute("SELECT count(*) FROM polled").fetchone()[0]
         sightings = state.db.conn.execute("SELECT count(*) FROM items").fetchone()[0]
     assert kept <= 5 * 4 * 31 and sightings <= 5 * 4 * 31
-    assert sizes[120] <= sizes[60]
+    # Unbounded, the second 60 days would double it; SQLite's free pages may shift a few KB.
+    assert sizes[120] <= sizes[60] * 1.05
