@@ -20,6 +20,7 @@ from werkzeug import Request, Response
 from digest.config import Config, parse_config
 from digest.models import Entry
 from digest.pipeline import gather, poll_sources
+from digest.schedule import Daemon
 from digest.state import STATE_FILE, State
 
 BASE = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -193,6 +194,27 @@ def test_a_source_with_poll_minutes_0_is_never_polled(
     cfg = config(tmp_path, httpserver.url_for("/wire.xml"), poll_minutes=0)
     report = poll_sources(cfg, now=BASE)
     assert report.polled == () and report.not_due == () and feed.hits == 0
+
+
+def test_the_schedule_daemon_polls_what_is_due_each_pass(
+    tmp_path: Path, httpserver: HTTPServer, feed: RotatingFeed
+) -> None:
+    cfg = config(tmp_path, httpserver.url_for("/wire.xml"))
+    clock = [BASE + timedelta(hours=1)]
+    daemon = Daemon(cfg, clock=lambda: clock[0])
+    scheduled = daemon._scheduler()  # the jobs it would run, not started
+
+    daemon.poll()
+    clock[0] += timedelta(minutes=30)
+    daemon.poll()  # not due: nothing read
+    feed.shows = range(4, 9)
+    clock[0] += timedelta(minutes=30)
+    daemon.poll()
+
+    assert "poll" in {j.id for j in scheduled.get_jobs()}
+    assert feed.hits == 2
+    with State.open(cfg.state_dir) as state:
+        assert len(state.polled.ids(cfg.sources[0].location)) == 8
 
 
 def digest(*args: str, cwd: Path, cfg: Config) -> subprocess.CompletedProcess[str]:
