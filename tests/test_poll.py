@@ -21,6 +21,8 @@ from digest.config import Config, parse_config
 from digest.models import Entry
 from digest.pipeline import gather, poll_sources
 from digest.schedule import Daemon
+from digest.sources.feeds import parse_feed
+from digest.sources.polling import MAX_HINT, max_age
 from digest.state import STATE_FILE, State
 
 BASE = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -316,3 +318,18 @@ def test_the_state_file_stays_bounded_over_months_of_polls(tmp_path: Path) -> No
     assert kept <= 5 * 4 * 31 and sightings <= 5 * 4 * 31
     # Unbounded, the second 60 days would double it; SQLite's free pages may shift a few KB.
     assert sizes[120] <= sizes[60] * 1.05
+
+
+def test_the_syndication_module_and_ttl_give_the_longest_hint() -> None:
+    sy = (
+        '<?xml version="1.0"?><rss version="2.0" '
+        'xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel><title>W</title>'
+        "<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency>"
+        "<ttl>45</ttl>" + item(1) + "</channel></rss>"
+    )
+    parsed = parse_feed(sy.encode(), url="https://news.example.org/rss")
+    assert parsed.every == timedelta(minutes=45)  # ttl 45 over twice an hour
+    weekly = sy.replace("hourly", "weekly").replace("<ttl>45</ttl>", "")
+    assert parse_feed(weekly.encode(), url="x").every == MAX_HINT  # a day at most
+    assert max_age({"cache-control": "no-cache, max-age=600"}) is None
+    assert max_age({"cache-control": 'private, max-age="600"'}) == timedelta(minutes=10)
