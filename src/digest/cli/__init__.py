@@ -29,6 +29,7 @@ def _register() -> None:
     from .bounces import bounces
     from .gather import gather
     from .init import init
+    from .poll import poll
     from .preview import preview
     from .schedule import run_due_command, schedule
     from .send import send, status
@@ -51,6 +52,7 @@ def _register() -> None:
         schedule,
         serve,
         run_due_command,
+        poll,
     ):
         main.add_command(cmd)
     # -v and -q on every command, before or after its name (`digest gather -v`); logging is

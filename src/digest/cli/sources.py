@@ -13,7 +13,7 @@ shows them all, `--json` keeps every field).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import click
 
 from ..config import Config, SourceConfig
 from ..models import SourceHealth
-from ..pipeline import check_sources
+from ..pipeline import caught_by_polling, check_sources
 from ..urls import redact
 from .common import CONTEXT, DigestGroup, config_option, get_config, source_progress
 from .table import Row, table, term_width
@@ -73,7 +73,9 @@ def _when(dt: datetime | None) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if dt else "-"
 
 
-def _health_rows(health: Sequence[SourceHealth], config: Config, wide: bool) -> list[Row]:
+def _health_rows(
+    health: Sequence[SourceHealth], config: Config, wide: bool, caught: Mapping[str, int]
+) -> list[Row]:
     rows = []
     for h in health:
         same = h.name == h.location
@@ -83,6 +85,7 @@ def _health_rows(health: Sequence[SourceHealth], config: Config, wide: bool) -> 
                 h.status,
                 _when(h.last_success),
                 str(h.items),
+                str(caught[h.location]) if h.location in caught else "-",
                 _text_kind(h),
             ]
         )
@@ -107,7 +110,9 @@ def check(ctx: click.Context, wide: bool, as_json: bool) -> None:
     """Read every source now and print its health.
 
     One line per source: the last status (HTTP code, 304, file or folder), the last success
-    (UTC), how many items it holds, whether it gives full text or teasers; under it, why it
+    (UTC), how many items it holds, how many only polling caught (`digest poll`: seen by a
+    poll, gone from the feed before an issue read it, within keep_days), whether it gives
+    full text or teasers; under it, why it
     failed or what is wrong with it, and the address of a source that failed. --wide shows
     every address and cuts nothing to fit; --json has every field (the count of undated
     items, the feed a page led to).
@@ -122,10 +127,12 @@ def check(ctx: click.Context, wide: bool, as_json: bool) -> None:
     config = get_config(ctx)
     with source_progress("Checking sources", not as_json) as progress:
         health = check_sources(config, progress=progress)
+    caught = caught_by_polling(config)
     if as_json:
         records = [
             {
                 **h.to_json(),
+                "caught_by_polling": caught.get(h.location, 0),
                 "name": redact(h.name),
                 "location": redact(h.location),
                 "feed_url": redact(h.feed_url) if h.feed_url else None,
@@ -134,9 +141,9 @@ def check(ctx: click.Context, wide: bool, as_json: bool) -> None:
         ]
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
     else:
-        headers = ("Source", "Status", "Last success (UTC)", "Items", "Text")
-        rows = _health_rows(health, config, wide)
-        for line in table(headers, rows, term_width(), shrink=[0], right=[3], wide=wide):
+        headers = ("Source", "Status", "Last success (UTC)", "Items", "Polled", "Text")
+        rows = _health_rows(health, config, wide, caught)
+        for line in table(headers, rows, term_width(), shrink=[0], right=[3, 4], wide=wide):
             click.echo(line)
         failed = sum(1 for h in health if h.status == "error")
         click.echo(f"{_count(len(health), 'source')}, {failed} failed.")

@@ -23,10 +23,12 @@ from .model import (
     DELIVER_MODES,
     FULL_TEXT_MODES,
     HOLD_OVER_HOURS,
+    KEEP_DAYS,
     LEAD_PARAGRAPHS,
     LEAD_WORDS,
     LIST_NAME,
     PLURAL_CATEGORIES,
+    POLL_MINUTES,
     SOURCE_NAME_CHARS,
     THEME_WORDS,
     Config,
@@ -88,13 +90,15 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     root = path.parent.resolve()
     only_keys(r, data, "", {"newsletter", "sources", "lists", "delivery", "topics"})
     newsletter = r.table(data, "newsletter", required=False)
-    only_keys(r, newsletter, "newsletter", {"templates", "state", "base_url"})
+    keys = {"templates", "state", "base_url", "poll_minutes", "keep_days"}
+    only_keys(r, newsletter, "newsletter", keys)
+    poll_default = r.integer(newsletter, "newsletter.poll_minutes", default=POLL_MINUTES)
     templates_dir = root / r.string(newsletter, "newsletter.templates", default="templates")
     state_dir = root / r.string(newsletter, "newsletter.state", default=".digest")
     web_base = base_url(r, newsletter)
 
     sources = tuple(
-        _parse_source(r, s, f"sources[{i}]", root)
+        _parse_source(r, s, f"sources[{i}]", root, poll_default)
         for i, s in enumerate(r.array_of_tables(data, "sources"))
     )
     seen: set[str] = set()
@@ -123,6 +127,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         base_url=web_base,
         base_url_given="base_url" in newsletter,
         delivery=parse_delivery(r, data, root),
+        keep_days=r.integer(newsletter, "newsletter.keep_days", default=KEEP_DAYS),
         topics=topics,
     )
 
@@ -156,8 +161,11 @@ def _list_keys(r: Reader, lists_raw: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _parse_source(r: Reader, s: dict[str, Any], key: str, root: Path) -> SourceConfig:
+def _parse_source(
+    r: Reader, s: dict[str, Any], key: str, root: Path, poll_minutes: int = POLL_MINUTES
+) -> SourceConfig:
     keys = {"name", "feed", "folder", "max_items", "full_text", "section", "topics", "priority"}
+    keys.add("poll_minutes")
     only_keys(r, s, key, keys)
     if ("feed" in s) == ("folder" in s):
         r.fail(key, "needs exactly one of `feed` or `folder`", 'e.g. feed = "https://…/rss"')
@@ -181,6 +189,7 @@ def _parse_source(r: Reader, s: dict[str, Any], key: str, root: Path) -> SourceC
         section=section(r, s, f"{key}.section"),
         topics=topic_list(r, s, f"{key}.topics"),
         priority=r.integer(s, f"{key}.priority", default=0),
+        poll_minutes=r.integer(s, f"{key}.poll_minutes", default=poll_minutes),
     )
 
 

@@ -24,6 +24,8 @@ DEFAULT_REASON = "You are receiving this because you subscribed to {{ title }}."
 LEAD_PARAGRAPHS = 2
 LEAD_WORDS = 90
 HOLD_OVER_HOURS = 72
+POLL_MINUTES = 60
+KEEP_DAYS = 90
 READER_LOCAL = "reader-local"
 DELIVER_MODES = ("list", READER_LOCAL)
 """`[lists.NAME] deliver`: everyone at the list's hour, or each reader at their own."""
@@ -109,6 +111,9 @@ class SourceConfig:
     """Topics every story of this source has (lower-case)."""
     priority: int = 0
     """When sources tell the same story, the copy from the highest priority is shown."""
+    poll_minutes: int = POLL_MINUTES
+    """How often `digest poll` and `digest schedule` read the feed between issues (0: never);
+    the feed's own hints (`<ttl>`, `Cache-Control: max-age`) may make it less often."""
 
     @property
     def is_remote(self) -> bool:
@@ -216,6 +221,9 @@ class Config:
     base_url_given: bool = False
     """Whether digest.toml sets `base_url` (a real send needs it: the unsubscribe links)."""
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    keep_days: int = KEEP_DAYS
+    """`[newsletter] keep_days`: how long the state keeps entries polls saw (unless an issue
+    in that time used them)."""
     topics: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """`[topics]`: each topic and the feed categories that mean it (`science = ["Science",
     "Space"]`); a feed item with such a category has that topic."""

@@ -39,6 +39,8 @@ _LIMITS = {
     "timeout": (1, 600, " seconds"),
     "logo_width": (1, 544, " pixels (the email's column is 544 wide)"),
     "logo_height": (1, 600, " pixels"),
+    "poll_minutes": (0, 10080, " (a week; 0: not polled)"),
+    "keep_days": (1, 3650, " (10 years)"),
     "schedule_ahead_hours": (0, 71, " (SendGrid schedules at most 72 hours ahead)"),
 }
 SECTION_CHARS = 60

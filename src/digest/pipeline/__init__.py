@@ -13,15 +13,20 @@ from .issue import (
     preview_issue,
     preview_selection,
 )
+from .poll import PollBusy, PollReport, caught_by_polling, poll_sources
 from .send import SendReport, SendRequest, send_issue
 
 __all__ = [
+    "PollBusy",
+    "PollReport",
     "SendReport",
     "SendRequest",
     "build_issue",
+    "caught_by_polling",
     "check_sources",
     "gather",
     "issue_id",
+    "poll_sources",
     "preview_issue",
     "preview_selection",
     "send_issue",

@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -94,8 +94,19 @@ async def _gather(
         async with Fetcher(limits) as fetcher:
             t0 = time.perf_counter()
             categories = category_topics(config.topics)
-            reading = Reading(fetcher, state.feeds, state.health, now, categories)
+            reading = Reading(
+                fetcher,
+                state.feeds,
+                state.health,
+                now,
+                categories,
+                polled=state.polled,
+                poll_times=state.poll_times,
+                seen_by="issue",
+                polled_since=_polled_since(state, lst, now, since),
+            )
             reads = await read_sources(sources, reading, progress)
+            state.polled.prune(now, config.keep_days)
             t1 = time.perf_counter()
             history = _history(state, lst.name, reads, now, use_last_sent=since is None)
             start = (
@@ -148,6 +159,15 @@ async def _gather(
         dropped=len(choice.dropped),
         kept_until=choice.until,
     )
+
+
+def _polled_since(state: State, lst: ListConfig, now: datetime, since: datetime | None) -> datetime:
+    """Since when the entries polls saw count for this issue: the window's start (the list's
+    last issue, or `since`), and at least the hold, so a story held over that rotated out of
+    its feed still comes back. Gathering's rules then decide as for any item."""
+    last = None if since else state.sent.last_sent(lst.name)
+    start = since.astimezone(UTC) if since else window_start(last, lst.lookback_hours, now)
+    return min(start, now - timedelta(hours=lst.hold_over_hours))
 
 
 def _tell(
@@ -247,7 +267,14 @@ def check_sources(
         with open_state(config.state_dir) as state:
             before = state.health.all()
             async with Fetcher(limits) as fetcher:
-                reading = Reading(fetcher, state.feeds, state.health, when)
+                reading = Reading(
+                    fetcher,
+                    state.feeds,
+                    state.health,
+                    when,
+                    polled=state.polled,
+                    poll_times=state.poll_times,
+                )
                 reads = await read_sources(config.sources, reading, progress)
         for r in reads:  # the table lists the problems: here only the story (-v)
             report(r, before.get(r.source.location), problems=False)

@@ -3,7 +3,9 @@
 APScheduler (3.x, in-memory jobs) wakes a job per list at its run time; every minute a check
 job runs the same pass as `digest run-due`, so a daemon started late, a machine back from
 sleep or a clock that jumped catches up from the send ledger, not from APScheduler's memory.
-The first check runs at start-up. Sends run in the scheduler's worker threads; the main thread
+The first check runs at start-up. A poll job, also every minute, reads the feed sources whose
+`poll_minutes` (and feed hint) has come round (`pipeline.poll`), so an issue has what busy feeds
+showed between issues. Sends run in the scheduler's worker threads; the main thread
 waits for SIGTERM or Ctrl-C, then asks the running send to stop after its current batch and
 waits for it, so the ledger is left with no batch claimed.
 """
@@ -29,8 +31,10 @@ from ..config import Config, ListConfig
 from ..errors import DigestError
 from ..list_health import pause_for
 from ..pipeline.health import last_issue_health
+from ..pipeline.poll import PollBusy, poll_sources
 from ..pipeline.waves import zone_census
 from ..state import open_state
+from ..urls import redact
 from .due import grace_for, hours_text, next_runs, trigger_for
 from .run import run_list
 from .runs import RunLog
@@ -130,7 +134,7 @@ class Daemon:
             log.info("stopped")
 
     def _scheduler(self) -> BackgroundScheduler:
-        workers = ThreadPoolExecutor(max_workers=len(self.config.lists) + 1)
+        workers = ThreadPoolExecutor(max_workers=len(self.config.lists) + 2)
         scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": workers},
@@ -156,7 +160,34 @@ class Daemon:
             coalesce=True,
             max_instances=1,
         )
+        if any(s.kind == "feed" and s.poll_minutes for s in self.config.sources):
+            scheduler.add_job(
+                self.poll,
+                IntervalTrigger(seconds=CHECK_EVERY.total_seconds(), timezone=UTC),
+                id="poll",
+                name="poll the feeds that are due",
+                next_run_time=datetime.now(UTC),
+                coalesce=True,
+                max_instances=1,
+            )
         return scheduler
+
+    def poll(self) -> None:
+        """One poll round: the feed sources whose time has come (most passes read none)."""
+        if self.stop.is_set():
+            return
+        try:
+            report = poll_sources(self.config, now=self.clock())
+        except PollBusy:  # `digest poll` from cron beside the daemon: it reads what is due
+            return
+        except DigestError as exc:
+            log.error("polling: %s", str(exc).replace("\n ", ";"))
+            return
+        except Exception:  # a bug: logged in full, and the next round still happens
+            log.exception("polling failed unexpectedly")
+            return
+        for p in report.polled:
+            log.info("polled %s: %s, %d item(s), %d new", redact(p.name), p.status, p.items, p.new)
 
     def _install_signals(self) -> None:
         def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..models import Entry
@@ -27,6 +27,8 @@ class ParsedFeed:
     entries: tuple[Entry, ...] = ()
     problems: tuple[str, ...] = ()
     feed_links: tuple[str, ...] = field(default=())
+    every: timedelta | None = None
+    """How often the feed asks to be read (`<ttl>`, `sy:updatePeriod`), when it says."""
 
     @property
     def is_html(self) -> bool:

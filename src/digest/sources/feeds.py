@@ -27,6 +27,7 @@ from ..urls import http_url
 from .entries import ParsedFeed, RawItem, clean_categories, clean_title, collect
 from .fetch import human_size
 from .jsonfeed import parse_json_feed
+from .polling import feed_hint
 from .sanitise import FeedText, feed_text, is_tracking_image, pixel_size, plain_paragraphs
 
 __all__ = ["ParsedFeed", "find_feed_links", "parse_feed"]
@@ -134,6 +135,7 @@ def _parse_xml_feed(
         title=clean_title(d.feed.get("title")),
         entries=entries,
         problems=tuple(problems + entry_problems),
+        every=feed_hint(d.feed),
     )
 
 

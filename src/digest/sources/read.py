@@ -21,6 +21,7 @@ from ..errors import DigestError, SourceError
 from ..models import Article, Entry, Item, SourceHealth, SourceRead
 from ..state.cache import FeedCache
 from ..state.health import HealthLog
+from ..state.polled import PolledEntries, PollTimes
 from ..text import site_line
 from ..urls import canonical_url, http_url
 from .feeds import parse_feed
@@ -50,6 +51,13 @@ class Reading:
     now: datetime
     categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Feed category (as `config.topic_name` makes it) → topics: digest.toml's `[topics]`."""
+    polled: PolledEntries | None = None
+    """Where each feed's entries are kept between issues (None: kept nowhere)."""
+    poll_times: PollTimes | None = None
+    seen_by: str = "poll"
+    """`issue` when an issue reads (polling did not catch what it sees), else `poll`."""
+    polled_since: datetime | None = None
+    """An issue's reading: also give the entries polls saw since then, gone from the feed now."""
 
 
 async def read_sources(
@@ -149,7 +157,9 @@ def _read_file(source: SourceConfig, run: Reading) -> SourceRead:
     if len(body) > cap:
         return _failed(run, source, f"the file is over the {human_size(cap)} cap; not read")
     parsed = parse_feed(body, url=source.location, max_bytes=cap)
-    result = FeedResult(parsed.entries, parsed.problems, "file", True, parsed.title)
+    result = FeedResult(
+        parsed.entries, parsed.problems, "file", True, parsed.title, every=parsed.every
+    )
     return _from_entries(run, source, result)
 
 
@@ -182,10 +192,31 @@ def _from_entries(
     site = site_line(result.title)
     items = tuple(
         Item(_article(e, source, site, run.categories), e.canonical_url, source, False)
-        for e in result.entries
+        for e in _with_polled(run, source, result)
     )
     lines = tuple(f"{source.label}: {p}" for p in result.problems)
     return SourceRead(source, items, lines, health)
+
+
+def _with_polled(run: Reading, source: SourceConfig, result: FeedResult) -> tuple[Entry, ...]:
+    """Keep what the feed shows now (a good reading only: a failed one shows the cache), and
+    for an issue add the entries polls saw since `polled_since` that the feed no longer
+    shows. The same id is one entry, the feed's copy of now first."""
+    if run.polled is None:
+        return result.entries
+    if result.ok:
+        run.polled.record(source.location, result.entries, run.now, seen_by=run.seen_by)
+    if run.poll_times is not None:
+        run.poll_times.mark(source.location, run.now, result.every)
+    if run.polled_since is None:
+        return result.entries
+    shown = {e.id for e in result.entries}
+    earlier = tuple(
+        e for e in run.polled.since(source.location, run.polled_since) if e.id not in shown
+    )
+    if earlier:
+        log.debug("%s: %d item(s) polled earlier, gone from the feed", source.label, len(earlier))
+    return result.entries + earlier
 
 
 def topics_of(

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..models import Entry
 from ..state.cache import CachedFeed, FeedCache
 from .feeds import ParsedFeed, parse_feed
 from .fetch import Fetched, Fetcher
+from .polling import longest, max_age
 
 __all__ = ["FeedResult", "LinkedFeed", "fetch_feed", "fetch_hint"]
 
@@ -24,6 +25,8 @@ class FeedResult:
     ok: bool
     title: str | None = None
     """The feed's own title (its site's name), from the answer or the cache."""
+    every: timedelta | None = None
+    """How often the feed asks to be read (`polling.hint`); None when it said nothing now."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ async def fetch_feed(
         source_url=source_url or url,
     )
     if r.not_modified and cached:
-        return FeedResult(cached.entries, cached.problems, "304", True, cached.title)
+        every = max_age(r.headers)
+        return FeedResult(cached.entries, cached.problems, "304", True, cached.title, every)
     if r.error or not r.ok:
         return _failed(f"{r.error or f'HTTP {r.status}'}; {fetch_hint(r)}", cached)
     body_hash = hashlib.sha256(r.body).hexdigest()
@@ -112,7 +116,8 @@ async def fetch_feed(
             entries=parsed.entries,
         )
     )
-    return FeedResult(parsed.entries, parsed.problems, str(r.status), True, parsed.title)
+    every = longest(parsed.every, max_age(r.headers))
+    return FeedResult(parsed.entries, parsed.problems, str(r.status), True, parsed.title, every)
 
 
 def _failed(reason: str, cached: CachedFeed | None) -> FeedResult:

@@ -7,6 +7,8 @@
 - `health` (`health`): how each source did, for `digest sources check`;
 - `items`, `sent` (`ledger`): first sightings of items, and which items each list has had;
 - `sends` (`sends`): the send ledger, a row per issue and reader;
+- `polled`, `poll_times` (`polled`): the entries each feed showed between issues, and when
+  each source was last read (`digest poll`, issue 17);
 - `changes` (`changes`): subscriber status changes (unsubscribe clicks, provider bounces and
   complaints) not yet in the CSV;
 - `events` (`events`): the provider's events (SendGrid's webhook): ids seen, counts per issue.
@@ -27,10 +29,12 @@ from .db import SCHEMA_VERSION, STATE_FILE, Database, failure
 from .events import EventBatch, IssueEvents, ProviderEvent
 from .health import HealthLog
 from .ledger import SentKeys, SentLedger, Sightings
+from .polled import KEEP_DAYS, PolledEntries, PollTimes
 from .sends import SendLedger
 
 __all__ = [
     "HARD_STOP",
+    "KEEP_DAYS",
     "PAGE_CACHE_DAYS",
     "SCHEMA_VERSION",
     "STATE_FILE",
@@ -56,6 +60,8 @@ class State:
         self.health = HealthLog(db)
         self.items = Sightings(db)
         self.sent = SentLedger(db)
+        self.polled = PolledEntries(db)
+        self.poll_times = PollTimes(db)
         self.sends = SendLedger(db)
         self.changes = StatusChanges(db)
         self.events = IssueEvents(db)

@@ -97,3 +97,16 @@ class Sightings:
             ):
                 seen[i] = self.db.read_time(first, "items", "first_seen")
         return seen
+
+    def forget(self, before: datetime) -> int:
+        """Forget sightings older than `before` of items never sent and no longer kept by
+        polling (`polled`: every feed reading keeps what the feed shows, so an item still in its
+        feed stays), so the table does not grow without bound; returns how many went."""
+        with self.db.tx() as c:
+            cur = c.execute(
+                "DELETE FROM items WHERE first_seen < ? "
+                "AND id NOT IN (SELECT item_id FROM sent_items) "
+                "AND id NOT IN (SELECT id FROM polled)",
+                (stamp(before),),
+            )
+        return cur.rowcount

@@ -179,6 +179,31 @@ ALTER TABLE sends ADD COLUMN next_wave TEXT;
 ALTER TABLE sends ADD COLUMN resume_at TEXT;
 """
 
+# Polling between issues (issue 17). `polled` keeps each entry a feed showed, by the source's
+# configured address and the entry's id, with when it was first and last seen and whether only
+# polls saw it (`seen_by` 'poll') or an issue's own reading did ('issue'); an issue takes the
+# entries seen since the list's last one, so an item that rotated out of a busy feed between
+# issues is not lost. `poll_times` says when each source was last read and the feed's own
+# hint (`<ttl>`, `sy:updatePeriod`, `Cache-Control: max-age`) on how often to ask it.
+# Rows of `polled` older than `keep_days` that no issue in that time used are pruned.
+_SCHEMA_POLL = """
+CREATE TABLE polled (
+    location TEXT NOT NULL,
+    id TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    seen_by TEXT NOT NULL CHECK (seen_by IN ('poll', 'issue')),
+    entry TEXT NOT NULL,
+    PRIMARY KEY (location, id)
+);
+CREATE INDEX polled_by_last_seen ON polled (last_seen);
+CREATE TABLE poll_times (
+    location TEXT PRIMARY KEY,
+    read_at TEXT NOT NULL,
+    hint_seconds INTEGER
+);
+"""
+
 MIGRATIONS = {
     1: _SCHEMA_V1,
     2: _SCHEMA_V2,
@@ -187,5 +212,6 @@ MIGRATIONS = {
     5: _SCHEMA_V5,
     6: _SCHEMA_V6,
     7: _SCHEMA_V7,
+    8: _SCHEMA_POLL,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
