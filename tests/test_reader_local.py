@@ -432,4 +432,4 @@ def test_a_version_6_ledger_migrates_and_its_issues_wait_for_nobody(tmp_path: Pa
     with State.open(tmp_path) as state:
         assert state.sends.unfinished("daily") == "daily-2026-11-24"
         assert state.sends.waiting("daily", "daily-2026-11-24") is None
-        assert state.db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+        assert state.db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8

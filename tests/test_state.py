@@ -176,7 +176,7 @@ def test_a_version_1_database_is_upgraded_and_keeps_its_ledger(tmp_path: Path) -
         assert s.sent.last_sent("daily") == NOW
         assert s.sends.issue_ids("daily") == []
     conn = sqlite3.connect(tmp_path / STATE_FILE)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
 
 
 def test_a_version_3_page_cache_keeps_its_pages_and_learns_image_sizes(tmp_path: Path) -> None:

@@ -179,6 +179,23 @@ ALTER TABLE sends ADD COLUMN next_wave TEXT;
 ALTER TABLE sends ADD COLUMN resume_at TEXT;
 """
 
+# Version 8: politeness to hosts (issue 17). `source_places` keeps, per configured source URL,
+# what its answers taught: where a feed moved for good (301, 308), that it is gone (410), the
+# feed an HTML page links to (so the page is not asked each run), and its failures in a row
+# with the time it may next be asked (the back-off of a source failing run after run).
+_SCHEMA_V8 = """
+CREATE TABLE source_places (
+    location TEXT PRIMARY KEY,
+    moved_to TEXT,
+    moved_at TEXT,
+    gone_at TEXT,
+    feed_url TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    failing_since TEXT,
+    next_try TEXT
+);
+"""
+
 MIGRATIONS = {
     1: _SCHEMA_V1,
     2: _SCHEMA_V2,
@@ -187,5 +204,6 @@ MIGRATIONS = {
     5: _SCHEMA_V5,
     6: _SCHEMA_V6,
     7: _SCHEMA_V7,
+    8: _SCHEMA_V8,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
