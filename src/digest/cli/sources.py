@@ -90,7 +90,7 @@ def _health_rows(health: Sequence[SourceHealth], config: Config, wide: bool) -> 
             row.notes.append(h.problem)
         if h.missing_dates:
             row.notes.append(f"{h.missing_dates} of {h.items} items have no date")
-        if not same and (wide or h.status == "error"):
+        if not same and (wide or h.status in ("error", "gone")):
             row.lines.append(_short(h.location, config))
         if wide and h.feed_url:
             row.lines.append(f"feed found at {redact(h.feed_url)}")
@@ -138,9 +138,9 @@ def check(ctx: click.Context, wide: bool, as_json: bool) -> None:
         rows = _health_rows(health, config, wide)
         for line in table(headers, rows, term_width(), shrink=[0], right=[3], wide=wide):
             click.echo(line)
-        failed = sum(1 for h in health if h.status == "error")
+        failed = sum(1 for h in health if h.status in ("error", "gone"))
         click.echo(f"{_count(len(health), 'source')}, {failed} failed.")
-    if any(h.status == "error" for h in health):
+    if any(h.status in ("error", "gone") for h in health):
         ctx.exit(1)
 
 

@@ -247,7 +247,7 @@ def check_sources(
         with open_state(config.state_dir) as state:
             before = state.health.all()
             async with Fetcher(limits) as fetcher:
-                reading = Reading(fetcher, state.feeds, state.health, when)
+                reading = Reading(fetcher, state.feeds, state.health, when, ask_anyway=True)
                 reads = await read_sources(config.sources, reading, progress)
         for r in reads:  # the table lists the problems: here only the story (-v)
             report(r, before.get(r.source.location), problems=False)
