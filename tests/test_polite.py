@@ -5,18 +5,26 @@ server's side (what it was asked, and how many at once) and through real state."
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from digest.config import Config, parse_config
+from digest.models import Gathered
+from digest.pipeline import check_sources, gather
 from digest.sources.fetch import Fetched, Fetcher, FetchLimits
+from digest.state import State
 
 Answer = tuple[int, dict[str, str], bytes]
 
@@ -203,3 +211,196 @@ def test_a_move_to_nowhere_is_not_a_move() -> None:
     with serving(server):
         (r,) = get_all([server.url("/old")])
     assert r.status == 404 and r.moved_to is None
+
+
+# Whole gathering runs, with real state.
+
+NOW = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+TEXT = (
+    "The council voted on Tuesday evening to keep the swimming pool open through the winter, "
+    "after a petition signed by more than two thousand residents asked it to reconsider."
+)
+
+
+def feed(n: int = 1) -> bytes:
+    items = "".join(
+        f"<item><title>Story {i}</title><link>https://news.example.org/{i}</link>"
+        f"<guid>story-{i}</guid><pubDate>{format_datetime(NOW - timedelta(hours=i))}</pubDate>"
+        f"<description><![CDATA[<p>{TEXT}</p>]]></description></item>"
+        for i in range(1, n + 1)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        f"<link>https://news.example.org/</link>{items}</channel></rss>"
+    ).encode()
+
+
+def page(feed_path: str) -> bytes:
+    return (
+        f'<html><head><link rel="alternate" type="application/rss+xml" href="{feed_path}">'
+        "</head><body><p>Our news</p></body></html>"
+    ).encode()
+
+
+def newsletter(tmp_path: Path, url: str) -> Config:
+    data = {
+        "newsletter": {"state": ".digest"},
+        "sources": [{"feed": url, "name": "Wire", "full_text": "never"}],
+        "lists": {"daily": {"sender": "Daily <d@example.com>"}},
+    }
+    return parse_config(data, tmp_path / "digest.toml")
+
+
+def run(config: Config, when: datetime = NOW, **limits: Any) -> Gathered:
+    return gather(config, config.get_list("daily"), now=when, limits=FetchLimits(**limits))
+
+
+def said(caplog: pytest.LogCaptureFixture) -> list[str]:
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    caplog.clear()
+    return lines
+
+
+@pytest.mark.parametrize("status", [301, 308])
+def test_a_permanent_move_is_remembered_and_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    server = Server(routes={"/old.xml": redirect(status, "/new.xml"), "/new.xml": ok(feed())})
+    with serving(server):
+        config = newsletter(tmp_path, server.url("/old.xml"))
+        first = run(config)
+        moved = said(caplog)
+        second = run(config, NOW + timedelta(hours=1))
+        again = said(caplog)
+    assert [a.title for a in first.articles] == ["Story 1"]
+    assert second.articles == first.articles
+    assert moved == [
+        f"Wire: {server.url('/old.xml')} moved permanently to {server.url('/new.xml')}; digest "
+        "asks there from now on (`digest sources update-moved` writes the new address into "
+        "digest.toml)"
+    ]
+    assert again == []
+    assert server.asked == Counter({"/old.xml": 1, "/new.xml": 2})
+    with State.open(config.state_dir) as state:
+        assert state.places.get(server.url("/old.xml")).moved_to == server.url("/new.xml")
+
+
+def test_a_temporary_redirect_changes_nothing(tmp_path: Path) -> None:
+    server = Server(routes={"/f.xml": redirect(302, "/today.xml"), "/today.xml": ok(feed())})
+    with serving(server):
+        config = newsletter(tmp_path, server.url("/f.xml"))
+        run(config)
+        run(config, NOW + timedelta(hours=1))
+    assert server.asked == Counter({"/f.xml": 2, "/today.xml": 2})
+
+
+def test_410_gone_is_not_asked_again_and_said_every_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = Server(routes={"/f.xml": lambda n: (200, {}, feed()) if n == 1 else (410, {}, b"")})
+    with serving(server):
+        config = newsletter(tmp_path, server.url("/f.xml"))
+        run(config)
+        caplog.clear()
+        for hours in (1, 2, 3):
+            result = run(config, NOW + timedelta(hours=hours))
+            line = (
+                f"Wire ({server.url('/f.xml')}): gone: {server.url('/f.xml')} answered 410 Gone, "
+                'so digest no longer asks it; remove it with `digest sources remove "Wire"` '
+                f"(using the 1 entries fetched {NOW:%Y-%m-%d %H:%M} UTC)"
+            )
+            assert result.problems == (line,)
+            assert line in said(caplog)
+            assert [a.title for a in result.articles] == ["Story 1"]  # the cached entries
+    assert server.asked["/f.xml"] == 2
+
+
+def test_sources_check_asks_a_gone_source_and_a_good_answer_clears_it(tmp_path: Path) -> None:
+    answers = {2: (410, {}, b"")}
+    server = Server(routes={"/f.xml": lambda n: answers.get(n, (200, {}, feed()))})
+    with serving(server):
+        config = newsletter(tmp_path, server.url("/f.xml"))
+        run(config)
+        run(config, NOW + timedelta(hours=1))
+        (health,) = check_sources(config, now=NOW + timedelta(hours=2))
+        run(config, NOW + timedelta(hours=3))
+    assert health.status == "200"
+    assert server.asked["/f.xml"] == 4
+
+
+def test_a_page_source_costs_one_request_once_its_feed_is_known(tmp_path: Path) -> None:
+    feed_answers = {3: (404, {}, b"")}
+    server = Server(
+        routes={
+            "/": ok(page("/feed.xml"), **{"Content-Type": "text/html"}),
+            "/feed.xml": lambda n: feed_answers.get(n, (200, {}, feed())),
+        }
+    )
+    with serving(server):
+        config = newsletter(tmp_path, server.url("/"))
+        run(config)
+        assert server.asked == Counter({"/": 1, "/feed.xml": 1})
+        second = run(config, NOW + timedelta(hours=1))
+        assert server.asked == Counter({"/": 1, "/feed.xml": 2})
+        assert [a.title for a in second.articles] == ["Story 1"] and second.problems == ()
+        # The feed fails: the page is asked again, and the feed it names.
+        third = run(config, NOW + timedelta(hours=2))
+        assert server.asked == Counter({"/": 2, "/feed.xml": 4})
+        assert third.problems == ()
+        run(config, NOW + timedelta(hours=3))
+        assert server.asked == Counter({"/": 2, "/feed.xml": 5})
+
+
+def test_retry_after_over_the_cap_skips_the_source_with_one_line(tmp_path: Path) -> None:
+    answers = {2: (429, {"Retry-After": "3600"}, b"")}
+    server = Server(routes={"/f.xml": lambda n: answers.get(n, (200, {}, feed()))})
+    with serving(server):
+        config = newsletter(tmp_path, server.url("/f.xml"))
+        run(config)
+        result = run(config, NOW + timedelta(hours=1), retry_after_cap=2)
+    assert result.problems == (
+        f"Wire ({server.url('/f.xml')}): HTTP 429 Too Many Requests; 127.0.0.1 asks digest to "
+        "wait 1 h, more than the 2 s cap; skipped this run; digest asks again next run (using "
+        f"the 1 entries fetched {NOW:%Y-%m-%d %H:%M} UTC)",
+    )
+    assert [a.title for a in result.articles] == ["Story 1"]
+    assert server.asked["/f.xml"] == 2
+
+
+def test_retry_after_within_the_cap_in_a_run(tmp_path: Path) -> None:
+    answers = {1: (503, {"Retry-After": "1"}, b"")}
+    server = Server(routes={"/f.xml": lambda n: answers.get(n, (200, {}, feed()))})
+    with serving(server):
+        result = run(newsletter(tmp_path, server.url("/f.xml")), retry_after_cap=2)
+    assert result.problems == () and [a.title for a in result.articles] == ["Story 1"]
+    assert server.asked["/f.xml"] == 2
+
+
+def test_a_source_failing_run_after_run_is_asked_less_often(tmp_path: Path) -> None:
+    server = Server(routes={"/f.xml": lambda n: (200, {}, feed()) if n == 1 else (500, {}, b"")})
+    with serving(server):
+        config = newsletter(tmp_path, server.url("/f.xml"))
+        run(config)
+        start = NOW + timedelta(hours=1)  # the first failure
+        for hours in (0, 1, 2):  # three failures in a row, but within a day: asked each run
+            run(config, start + timedelta(hours=hours))
+        assert server.asked["/f.xml"] == 4
+        late = run(config, start + timedelta(hours=24))  # failing for a day: left 12 h alone
+        assert server.asked["/f.xml"] == 5
+        assert late.problems[0].endswith(
+            f"failing since {start:%Y-%m-%d %H:%M} UTC (4 times in a row), so asked less "
+            f"often; next try {start + timedelta(hours=36):%Y-%m-%d %H:%M} UTC"
+        ), late.problems
+        next_try = start + timedelta(hours=36)
+        resting = run(config, start + timedelta(hours=30))
+        assert server.asked["/f.xml"] == 5  # not asked
+        assert resting.problems == (
+            f"Wire ({server.url('/f.xml')}): failing since {start:%Y-%m-%d %H:%M} UTC (4 times "
+            f"in a row), so asked less often; next try {next_try:%Y-%m-%d %H:%M} UTC (using "
+            f"the 1 entries fetched {NOW:%Y-%m-%d %H:%M} UTC)",
+        )
+        run(config, start + timedelta(hours=36))
+        assert server.asked["/f.xml"] == 6
+        # `digest sources check` asks all the same.
+        check_sources(config, now=start + timedelta(hours=37))
+        assert server.asked["/f.xml"] == 7

@@ -118,8 +118,10 @@ async def _ask(
     place = _moved(source, place, first.moved_to, now)
     if isinstance(first, FeedResult):
         if first.gone:
-            first = replace(first, problems=(gone_line(source),), status="gone")
-            return Visit(first), replace(place, gone_at=now, feed_url=None)
+            gone = failed_feed(gone_line(source), cache.get(location))
+            return Visit(replace(gone, status="gone", gone=True)), replace(
+                place, gone_at=now, feed_url=None
+            )
         if first.ok:  # a feed now, not a page
             place = replace(place, feed_url=None)
         return Visit(first, None if first.ok else place.feed_url), replace(place, gone_at=None)
