@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from webserver import DIGEST
 
 from digest.config import Config, parse_config
 from digest.models import Gathered
@@ -404,3 +406,60 @@ def test_a_source_failing_run_after_run_is_asked_less_often(tmp_path: Path) -> N
         # `digest sources check` asks all the same.
         check_sources(config, now=start + timedelta(hours=37))
         assert server.asked["/f.xml"] == 7
+
+
+# `digest sources update-moved`.
+
+TOML = """\
+# The town's newsletter.
+[newsletter]
+state = ".digest"
+
+# Feeds, in the order we like them.
+[[sources]]
+name = "Wire"
+feed = "{old}"  # the wire service
+full_text = "never"
+
+[[sources]]
+folder = "articles"  # our own
+
+[lists.daily]
+sender = "Daily <d@example.com>"
+"""
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(DIGEST), *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_update_moved_writes_the_new_url_into_digest_toml(tmp_path: Path) -> None:
+    server = Server(routes={"/old.xml": redirect(301, "/new.xml"), "/new.xml": ok(feed())})
+    (tmp_path / "articles").mkdir()
+    toml = tmp_path / "digest.toml"
+    with serving(server):
+        old, new = server.url("/old.xml"), server.url("/new.xml")
+        toml.write_text(TOML.format(old=old), encoding="utf-8")
+        first = cli("gather", cwd=tmp_path)
+        assert f"moved permanently to {new}" in first.stderr, first.stderr
+        check = cli("sources", "check", "--wide", cwd=tmp_path)
+        assert "moved permanently to" in " ".join(check.stdout.split()), check.stdout
+
+        dry = cli("sources", "update-moved", "--dry-run", cwd=tmp_path)
+        assert dry.returncode == 0, dry.stderr
+        assert dry.stdout == f"Wire: {old} -> {new}\n1 to update; nothing changed (--dry-run).\n"
+        assert toml.read_text(encoding="utf-8") == TOML.format(old=old)
+
+        done = cli("sources", "update-moved", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.endswith(f"Updated 1 in {toml}.\n")
+        assert toml.read_text(encoding="utf-8") == TOML.format(old=new)  # comments kept
+
+        after = cli("gather", cwd=tmp_path)
+        assert "moved" not in after.stderr, after.stderr
+        assert cli("sources", "update-moved", cwd=tmp_path).stdout == (
+            "No feed has moved: digest.toml is up to date.\n"
+        )
+    assert server.asked == Counter({"/old.xml": 1, "/new.xml": 3})
