@@ -23,6 +23,8 @@ import pytest
 from webserver import DIGEST
 
 from digest.config import Config, parse_config
+from digest.config.edit import move_sources, with_moved
+from digest.errors import ConfigError
 from digest.models import Gathered
 from digest.pipeline import check_sources, gather
 from digest.sources.fetch import Fetched, Fetcher, FetchLimits
@@ -463,3 +465,26 @@ def test_update_moved_writes_the_new_url_into_digest_toml(tmp_path: Path) -> Non
             "No feed has moved: digest.toml is up to date.\n"
         )
     assert server.asked == Counter({"/old.xml": 1, "/new.xml": 3})
+
+
+def test_with_moved_keeps_an_inline_layout_and_its_comment() -> None:
+    text = (
+        'sources = [\n  { name = "A", feed = "https://a.example.org/old" },  # ours\n'
+        '  { name = "B", feed = "https://b.example.org/" },\n]\n'
+    )
+    assert with_moved(text, {0: "https://a.example.org/new"}) == text.replace("/old", "/new")
+
+
+def test_update_moved_refuses_what_would_break_a_list(tmp_path: Path) -> None:
+    """A source without a name is named by its URL; a list naming it would lose it."""
+    toml = tmp_path / "digest.toml"
+    text = (
+        '[newsletter]\nstate = ".digest"\n\n[[sources]]\nfeed = "https://a.example.org/old"\n\n'
+        '[lists.daily]\nsender = "D <d@example.com>"\nsources = ["a.example.org/old"]\n'
+    )
+    toml.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match="would not load"):
+        move_sources(toml, {"a.example.org/old": "https://a.example.org/new"})
+    with pytest.raises(ConfigError, match="no source is named 'Nope'"):
+        move_sources(toml, {"Nope": "https://a.example.org/new"})
+    assert toml.read_text(encoding="utf-8") == text

@@ -215,4 +215,4 @@ def report(
     level = logging.WARNING if changed or h.status == "gone" else logging.INFO
     for p in read.problems:
         log.log(level, "%s", " ".join(p.split()))  # one line, whatever a server put in it
-    return n if changed or h.status == "gone" else 0
+    return n if changed else 0
