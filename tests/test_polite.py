@@ -333,10 +333,12 @@ def test_sources_check_asks_a_gone_source_and_a_good_answer_clears_it(tmp_path: 
 
 
 def test_a_page_source_costs_one_request_once_its_feed_is_known(tmp_path: Path) -> None:
-    feed_answers = {3: (404, {}, b"")}
+    feed_answers = {3: (404, {}, b""), 6: (404, {}, b"")}
+    page_answers = {3: (500, {}, b"")}
+    html = {"Content-Type": "text/html"}
     server = Server(
         routes={
-            "/": ok(page("/feed.xml"), **{"Content-Type": "text/html"}),
+            "/": lambda n: page_answers.get(n, (200, html, page("/feed.xml"))),
             "/feed.xml": lambda n: feed_answers.get(n, (200, {}, feed())),
         }
     )
@@ -353,6 +355,11 @@ def test_a_page_source_costs_one_request_once_its_feed_is_known(tmp_path: Path) 
         assert third.problems == ()
         run(config, NOW + timedelta(hours=3))
         assert server.asked == Counter({"/": 2, "/feed.xml": 5})
+        # Both down: the feed's last good entries, as for any feed that fails.
+        down = run(config, NOW + timedelta(hours=4))
+        assert server.asked == Counter({"/": 3, "/feed.xml": 6})
+        assert [a.title for a in down.articles] == ["Story 1"]
+        assert len(down.problems) == 1 and "HTTP 404" in down.problems[0], down.problems
 
 
 def test_retry_after_over_the_cap_skips_the_source_with_one_line(tmp_path: Path) -> None:

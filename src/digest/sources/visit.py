@@ -106,6 +106,7 @@ async def _ask(
     source: SourceConfig, fetcher: Fetcher, cache: FeedCache, place: Place, now: datetime
 ) -> tuple[Visit, Place]:
     location = source.location
+    remembered = None
     if place.feed_url:  # a page's feed, remembered: one request, unless it fails
         remembered = await _feed(place.feed_url, fetcher, cache, now, location)
         if remembered.ok:
@@ -124,6 +125,8 @@ async def _ask(
             )
         if first.ok:  # a feed now, not a page
             place = replace(place, feed_url=None)
+        elif remembered is not None:  # the page is down too: its feed's last good entries
+            return Visit(remembered, place.feed_url), replace(place, gone_at=None)
         return Visit(first, None if first.ok else place.feed_url), replace(place, gone_at=None)
     linked = await _feed(first.feed_url, fetcher, cache, now, location)
     place = replace(place, gone_at=None)
