@@ -147,7 +147,7 @@ def test_concurrency_is_bounded() -> None:
         url = f"http://127.0.0.1:{server.server_port}/"
 
         async def go() -> list[Fetched]:
-            async with Fetcher(FetchLimits(concurrency=3)) as f:
+            async with Fetcher(FetchLimits(concurrency=3, per_host=10)) as f:
                 return await asyncio.gather(
                     *(f.get(f"{url}{i}", source_url=url) for i in range(12))
                 )

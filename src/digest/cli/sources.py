@@ -3,7 +3,8 @@
 `check` reads every source now and prints its health; `list` shows what is configured; `add`
 (a feed's URL, a page that links to one, or a feed file) and `remove` edit digest.toml through
 `config.edit`, which keeps its comments and layout and refuses any edit that would not load;
-`import-opml` and `export-opml` move feeds to and from other feed readers (`sources.opml`).
+`update-moved` writes the new URL of a feed that moved for good; `import-opml` and
+`export-opml` move feeds to and from other feed readers (`sources.opml`).
 
 The tables fit the terminal (80 columns and up): one line per source, names cut with "…" when
 they must be, problems wrapped under their source, and URLs only where they help (`--wide`
@@ -22,6 +23,7 @@ import click
 from ..config import Config, SourceConfig
 from ..models import SourceHealth
 from ..pipeline import caught_by_polling, check_sources
+from ..state import open_state
 from ..urls import redact
 from .common import CONTEXT, DigestGroup, config_option, get_config, source_progress
 from .table import Row, table, term_width
@@ -38,6 +40,7 @@ def sources() -> None:
       digest sources list
       digest sources add https://example.org/      # finds the site's feed, checks it, adds it
       digest sources remove "Example feed"
+      digest sources update-moved                  # write feeds' new URLs (301, 308)
       digest sources import-opml subscriptions.opml
       digest sources export-opml --out feeds.opml
     """
@@ -74,7 +77,11 @@ def _when(dt: datetime | None) -> str:
 
 
 def _health_rows(
-    health: Sequence[SourceHealth], config: Config, wide: bool, caught: Mapping[str, int]
+    health: Sequence[SourceHealth],
+    config: Config,
+    wide: bool,
+    caught: Mapping[str, int],
+    moved: Mapping[str, str],
 ) -> list[Row]:
     rows = []
     for h in health:
@@ -93,7 +100,12 @@ def _health_rows(
             row.notes.append(h.problem)
         if h.missing_dates:
             row.notes.append(f"{h.missing_dates} of {h.items} items have no date")
-        if not same and (wide or h.status == "error"):
+        if h.location in moved:
+            row.notes.append(
+                f"moved permanently to {redact(moved[h.location])}; `digest sources "
+                "update-moved` writes it into digest.toml"
+            )
+        if not same and (wide or h.status in ("error", "gone")):
             row.lines.append(_short(h.location, config))
         if wide and h.feed_url:
             row.lines.append(f"feed found at {redact(h.feed_url)}")
@@ -142,12 +154,14 @@ def check(ctx: click.Context, wide: bool, as_json: bool) -> None:
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
     else:
         headers = ("Source", "Status", "Last success (UTC)", "Items", "Polled", "Text")
-        rows = _health_rows(health, config, wide, caught)
+        with open_state(config.state_dir) as state:
+            moved = {k: p.moved_to for k, p in state.places.all().items() if p.moved_to}
+        rows = _health_rows(health, config, wide, caught, moved)
         for line in table(headers, rows, term_width(), shrink=[0], right=[3, 4], wide=wide):
             click.echo(line)
-        failed = sum(1 for h in health if h.status == "error")
+        failed = sum(1 for h in health if h.status in ("error", "gone"))
         click.echo(f"{_count(len(health), 'source')}, {failed} failed.")
-    if any(h.status == "error" for h in health):
+    if any(h.status in ("error", "gone") for h in health):
         ctx.exit(1)
 
 
@@ -216,4 +230,4 @@ def list_command(ctx: click.Context, wide: bool, as_json: bool) -> None:
 
 
 # The commands that edit the sources live in their own modules; importing them registers them.
-from . import sources_edit, sources_opml  # noqa: E402, F401
+from . import sources_edit, sources_moved, sources_opml  # noqa: E402, F401

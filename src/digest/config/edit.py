@@ -1,11 +1,11 @@
 """Change the `[[sources]]` of `digest.toml` in place, the way a careful person would by hand.
 
-`digest sources add`, `remove` and `import-opml` edit a file people write and comment, so the
-edit goes through tomlkit, which keeps every comment, blank line and key order it does not
-touch. A new table goes straight after the last `[[sources]]` one; a removed table takes only
-its own lines (header, keys and their end-of-line comments) and the comment lines around it
-stay. tomlkit hangs the comment lines before a header on the table above it, so those lines
-are handed on from table to table instead of moving with the one added or removed.
+`digest sources add`, `remove`, `update-moved` and `import-opml` edit a file people write and
+comment, so the edit goes through tomlkit, which keeps every comment, blank line and key order
+it does not touch. A new table goes straight after the last `[[sources]]` one; a removed table
+takes only its own lines (header, keys and their end-of-line comments) and the comment lines
+around it stay. tomlkit hangs the comment lines before a header on the table above it, so those
+lines are handed on from table to table instead of moving with the one added or removed.
 
 Every edit is checked before the file is replaced: the new text must load as a `Config`, with
 exactly the sources meant (the others unchanged, in order) and every other setting as it was.
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,9 @@ __all__ = [
     "add_sources",
     "configured_as",
     "conflict",
+    "move_sources",
     "remove_source",
+    "with_moved",
     "with_sources",
     "without_source",
 ]
@@ -147,6 +149,26 @@ def without_source(text: str, index: int) -> str:
                 doc.add(item)  # the end of the file: the one place left, but never lost
         else:
             _append_trailing(_last_table(holder), tail)
+    return _same_newlines(text, tomlkit.dumps(doc))
+
+
+def with_moved(text: str, moves: Mapping[int, str]) -> str:
+    """`text` with the `feed` of each source at an index (as `Config.sources` counts them)
+    set to its new URL; the line's comment stays."""
+    doc = _parse_toml(text)
+    current = doc.get("sources")
+    if not isinstance(current, AoT | Array):
+        raise _layout_error()
+    for index, url in moves.items():
+        if not 0 <= index < len(current) or "feed" not in current[index]:
+            raise _layout_error()
+        table = current[index]
+        old = table.item("feed") if isinstance(table, Table | InlineTable) else None
+        new = tomlkit.string(url)
+        if old is not None:
+            new.trivia.comment_ws = old.trivia.comment_ws
+            new.trivia.comment = old.trivia.comment
+        table["feed"] = new
     return _same_newlines(text, tomlkit.dumps(doc))
 
 
@@ -353,6 +375,44 @@ def remove_source(path: Path | str, name: str) -> tuple[Config, Config, SourceCo
 
     old, new = _rewrite(path, change, check)
     return old, new, removed[0]
+
+
+def move_sources(path: Path | str, moves: Mapping[str, str]) -> tuple[Config, Config]:
+    """Set the feed URL of each source named in `moves` (name → new URL) in one rewrite; the
+    config before and after. Refuses (ConfigError, file untouched) a name no source has, a
+    source that is not a feed URL, and anything that would not load (a list naming a source
+    whose name was its old URL)."""
+
+    def indexes(old: Config) -> dict[int, str]:
+        names = [s.name for s in old.sources]
+        out = {}
+        for name, url in moves.items():
+            if name not in names:
+                raise ConfigError(
+                    f"{old.path}: not changed: no source is named {name!r}"
+                    f"{did_you_mean(name, names)}"
+                )
+            index = names.index(name)
+            if not old.sources[index].is_remote:
+                raise ConfigError(f"{old.path}: not changed: source {name!r} is not a feed URL")
+            out[index] = url
+        return out
+
+    def change(text: str, old: Config) -> str:
+        return with_moved(text, indexes(old))
+
+    def check(old: Config, new: Config) -> None:
+        moved = indexes(old)
+        if len(new.sources) != len(old.sources):
+            raise _not_what_was_meant()
+        for i, (a, b) in enumerate(zip(old.sources, new.sources, strict=True)):
+            if i not in moved:
+                if a != b:
+                    raise _not_what_was_meant()
+            elif b.location != moved[i] or replace(b, location=a.location, name=a.name) != a:
+                raise _not_what_was_meant()
+
+    return _rewrite(path, change, check)
 
 
 def _rewrite(

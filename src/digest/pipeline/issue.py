@@ -274,6 +274,7 @@ def check_sources(
                     when,
                     polled=state.polled,
                     poll_times=state.poll_times,
+                    ask_anyway=True,
                 )
                 reads = await read_sources(config.sources, reading, progress)
         for r in reads:  # the table lists the problems: here only the story (-v)

@@ -5,6 +5,12 @@ connect and read timeouts plus an overall deadline per request, redirects, gzip,
 that names digest, a size cap that stops reading (not reads and then drops) an oversized body,
 and conditional GET (If-None-Match / If-Modified-Since) so an unchanged feed costs one 304.
 
+Polite to hosts: at most `per_host` requests at once to one host (within the overall limit),
+and a 429 or 503 with `Retry-After` waited out and asked once more when the wait is within
+`retry_after_cap`; a longer wait is an error line, and that host is not asked again this run.
+A redirect chain that starts with 301 or 308 is reported (`Fetched.moved_to`) for the caller to
+remember; 302 and 307 are followed and forgotten.
+
 Failures never raise: a `Fetched` carries either a body or an `error` line saying why not.
 """
 
@@ -18,7 +24,10 @@ import time
 import urllib.request
 import zlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from itertools import pairwise
 from types import TracebackType
 
 import httpx
@@ -81,6 +90,16 @@ class FetchLimits:
     max_bytes: int = 10 * 1024 * 1024
     """A response larger than this is cut off with a message; feeds and pages are far smaller."""
     max_redirects: int = 5
+    per_host: int = 2
+    """Requests in flight at once to one host, within `concurrency`: many feeds of one site
+    (a blog's per-category feeds) are asked a few at a time, not all at once."""
+    retry_after_cap: float = 30.0
+    """Longest `Retry-After` (429, 503) digest waits out before asking once more; a host that
+    asks for longer is skipped this run."""
+
+
+_BUSY = (429, 503)
+"""The statuses whose `Retry-After` digest honours."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +113,10 @@ class Fetched:
     headers: Mapping[str, str] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    moved_to: str | None = None
+    """The new address, when the request was redirected for good (301, 308) and answered."""
+    retry_after: float | None = None
+    """Seconds the host asked digest to wait (429, 503 with `Retry-After`)."""
 
     @property
     def not_modified(self) -> bool:
@@ -181,6 +204,9 @@ class Fetcher:
     def __init__(self, limits: FetchLimits | None = None) -> None:
         self.limits = limits or FetchLimits()
         self._slots = asyncio.Semaphore(self.limits.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._resting: dict[str, float] = {}
+        """Hosts that asked for a wait over the cap this run, with the wait they asked."""
         self._client: httpx.AsyncClient | None = None
         self.guard = Guard()
 
@@ -247,6 +273,55 @@ class Fetcher:
             # would fail every later request; without it the GET is simply unconditional.
             if value and value.isascii() and value.isprintable():
                 headers[name] = value
+        host = _host(url)
+        if host not in self._hosts:
+            self._hosts[host] = asyncio.Semaphore(self.limits.per_host)
+        async with self._hosts[host]:
+            result = await self._polite(url, host, headers, keep_partial, source_url)
+        return result
+
+    async def _polite(
+        self,
+        url: str,
+        host: str,
+        headers: dict[str, str],
+        keep_partial: bool,
+        source_url: str | None,
+    ) -> Fetched:
+        """One GET, and one more after a `Retry-After` within the cap (the host's slot is held
+        while waiting, so its other requests wait too: that is what the host asked)."""
+        cap = self.limits.retry_after_cap
+        for attempt in (1, 2):
+            if host in self._resting:
+                wait = self._resting[host]
+                return Fetched(
+                    url,
+                    url,
+                    None,
+                    error=f"{host} asked digest to wait {_seconds(wait)}, more than the "
+                    f"{_seconds(cap)} cap; not asked again this run",
+                    retry_after=wait,
+                )
+            result = await self._once(url, headers, keep_partial, source_url)
+            wait = _retry_after(result)
+            if wait is None:
+                return result
+            if wait > cap:
+                self._resting[host] = wait
+                return replace(
+                    result,
+                    error=f"{result.error}; {host} asks digest to wait {_seconds(wait)}, more "
+                    f"than the {_seconds(cap)} cap",
+                    retry_after=wait,
+                )
+            if attempt == 1:
+                log.info("%s: %s; retrying in %s", redact(url), result.error, _seconds(wait))
+                await asyncio.sleep(wait)
+        return replace(result, retry_after=wait)
+
+    async def _once(
+        self, url: str, headers: dict[str, str], keep_partial: bool, source_url: str | None
+    ) -> Fetched:
         async with self._slots:
             start = time.perf_counter()
             try:
@@ -263,15 +338,7 @@ class Fetcher:
                 result = Fetched(url, url, None, error=self._describe(exc))
             seconds = time.perf_counter() - start
         log.debug("GET %s -> %s in %.3f s", redact(url), result.status or result.error, seconds)
-        return Fetched(
-            result.url,
-            result.final_url,
-            result.status,
-            result.body,
-            result.headers,
-            result.error,
-            seconds,
-        )
+        return replace(result, seconds=seconds)
 
     async def _get(
         self, url: str, headers: dict[str, str], keep_partial: bool, private_ok: bool
@@ -285,8 +352,9 @@ class Fetcher:
             final = str(response.url)
             got = {k.lower(): v for k, v in response.headers.items()}
             status = response.status_code
+            moved = _moved(response)
             if status == 304:
-                return Fetched(url, final, status, headers=got)
+                return Fetched(url, final, status, headers=got, moved_to=moved)
             if status >= 400:
                 reason = response.reason_phrase or ""
                 return Fetched(url, final, status, headers=got, error=f"HTTP {status} {reason}")
@@ -322,7 +390,7 @@ class Fetcher:
                     got,
                     error=f"the response passed the {human_size(cap)} cap; cut off there",
                 )
-            return Fetched(url, final, status, b"".join(chunks), got)
+            return Fetched(url, final, status, b"".join(chunks), got, moved_to=moved)
 
     def _describe(self, exc: Exception) -> str:
         """One line a user can act on, instead of an exception's repr."""
@@ -346,3 +414,45 @@ class Fetcher:
         if isinstance(exc, httpx.RemoteProtocolError):
             return f"the server broke the HTTP exchange: {exc}"
         return f"{type(exc).__name__}: {exc}"
+
+
+def _host(url: str) -> str:
+    """The host a request goes to, as the per-host limit counts them."""
+    try:
+        return httpx.URL(url).host.lower() or url
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return url
+
+
+def _moved(response: httpx.Response) -> str | None:
+    """Where the redirects that came first and were permanent (301, 308) led: the address to
+    ask from now on. A temporary one (302, 307) ends the chain that counts."""
+    hops = [*response.history, response]
+    moved = None
+    for hop, after in pairwise(hops):
+        if hop.status_code not in (301, 308):
+            break
+        moved = str(after.request.url)
+    return moved
+
+
+def _retry_after(r: Fetched) -> float | None:
+    """The wait a 429 or 503 asks for (`Retry-After`: seconds or an HTTP date), else None."""
+    if r.status not in _BUSY:
+        return None
+    value = r.headers.get("retry-after", "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _seconds(s: float) -> str:
+    if s >= 3600 and s % 3600 == 0:
+        return f"{s / 3600:g} h"
+    return f"{s:g} s" if s < 120 else f"{s / 60:.0f} min"

@@ -34,6 +34,7 @@ from ..text import word_count
 from ..urls import redact
 
 __all__ = [
+    "FAILED",
     "entries_health",
     "failed_health",
     "health_changed",
@@ -43,6 +44,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+FAILED = ("error", "gone")
+"""The statuses of a source that gave nothing new: it failed now, or answered 410 once."""
 
 
 def looks_like_teaser(
@@ -123,11 +127,11 @@ def problem_key(problem: str | None) -> str:
 def _key(h: SourceHealth | None) -> tuple[bool, str, str | None]:
     if h is None:
         return (False, "", None)
-    return (h.status == "error", problem_key(h.problem), h.feed_url)
+    return (h.status in FAILED, problem_key(h.problem), h.feed_url)
 
 
 def _unwell(h: SourceHealth | None) -> bool:
-    return h is not None and (h.status == "error" or bool(h.problem))
+    return h is not None and (h.status in FAILED or bool(h.problem))
 
 
 def health_changed(before: SourceHealth | None, after: SourceHealth) -> bool:
@@ -151,6 +155,8 @@ def story(read: SourceRead, new: int | None = None, kept: int | None = None) -> 
     h = read.health
     name = redact(read.source.name)
     last = f"last success {_when(h.last_success)}" if h.last_success else "never read"
+    if h.status == "gone":
+        return f"{name}: gone (HTTP 410); {_count(len(read.items), 'item')} from its last answer"
     if h.status == "error" and not read.items:
         return f"{name}: failed ({last})"
     if h.kind == "folder":
@@ -205,7 +211,8 @@ def report(
         )
     if changed and not n and _unwell(before):
         log.warning("%s: read without problems again", read.source.label)
-    level = logging.WARNING if changed else logging.INFO
+    # A gone source is said every run: it stays in digest.toml until someone removes it.
+    level = logging.WARNING if changed or h.status == "gone" else logging.INFO
     for p in read.problems:
         log.log(level, "%s", " ".join(p.split()))  # one line, whatever a server put in it
     return n if changed else 0

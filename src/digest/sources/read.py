@@ -28,8 +28,9 @@ from .feeds import parse_feed
 from .fetch import Fetcher, human_size
 from .folder import read_folder
 from .health import entries_health, failed_health
-from .remote import FeedResult, LinkedFeed, fetch_feed
+from .remote import FeedResult
 from .sanitise import pixel_size
+from .visit import visit_source
 
 __all__ = ["Progress", "Reading", "read_sources"]
 
@@ -58,6 +59,8 @@ class Reading:
     """`issue` when an issue reads (polling did not catch what it sees), else `poll`."""
     polled_since: datetime | None = None
     """An issue's reading: also give the entries polls saw since then, gone from the feed now."""
+    ask_anyway: bool = False
+    """Ask gone and backing-off sources too (`digest sources check`: see `visit`)."""
 
 
 async def read_sources(
@@ -164,16 +167,11 @@ def _read_file(source: SourceConfig, run: Reading) -> SourceRead:
 
 
 async def _read_remote(source: SourceConfig, run: Reading) -> SourceRead:
-    url = source.location
-    result = await fetch_feed(url, run.fetcher, run.feeds, run.now)
-    if not isinstance(result, LinkedFeed):
-        return _from_entries(run, source, result)
-    # Said by `health.report` when the linked feed is new (the health keeps `feed_url`).
-    linked = await fetch_feed(
-        result.feed_url, run.fetcher, run.feeds, run.now, follow_links=False, source_url=url
+    # A page's feed is said by `health.report` when it is new (the health keeps `feed_url`).
+    visit = await visit_source(
+        source, run.fetcher, run.feeds, run.health.places, run.now, run.ask_anyway
     )
-    assert isinstance(linked, FeedResult)  # follow_links=False never gives a LinkedFeed
-    return _from_entries(run, source, linked, feed_url=result.feed_url)
+    return _from_entries(run, source, visit.result, feed_url=visit.feed_url)
 
 
 def _from_entries(

@@ -1,11 +1,12 @@
 """A feed URL read through the HTTP cache: conditional GET, a 304 or an unchanged body gives
 the cached entries, and a failure or a broken answer gives the entries of the last good one,
-so unsent items are never lost to an outage."""
+so unsent items are never lost to an outage. What the answer says of the address (moved for
+good, gone) rides along for `visit` to remember."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ..models import Entry
@@ -14,7 +15,7 @@ from .feeds import ParsedFeed, parse_feed
 from .fetch import Fetched, Fetcher
 from .polling import longest, max_age
 
-__all__ = ["FeedResult", "LinkedFeed", "fetch_feed", "fetch_hint"]
+__all__ = ["FeedResult", "LinkedFeed", "failed_feed", "fetch_feed", "fetch_hint"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class FeedResult:
     """The feed's own title (its site's name), from the answer or the cache."""
     every: timedelta | None = None
     """How often the feed asks to be read (`polling.hint`); None when it said nothing now."""
+    moved_to: str | None = None
+    """Where a 301 or 308 led, when the answer there was good."""
+    gone: bool = False
+    """The address answered 410 Gone."""
 
 
 @dataclass(frozen=True)
@@ -34,13 +39,19 @@ class LinkedFeed:
     """The URL answered with an HTML page that links to this feed."""
 
     feed_url: str
+    moved_to: str | None = None
+    """Where a 301 or 308 led the page's URL."""
 
 
 def fetch_hint(r: Fetched) -> str:
     """What to check, for a feed that could not be fetched."""
+    if r.retry_after is not None and r.error and "cap" in r.error:
+        return "skipped this run; digest asks again next run"
     if r.status in (401, 403):
         return "the site refuses digest; check the URL, or whether the feed needs a login"
-    if r.status in (404, 410):
+    if r.status == 410:
+        return "the site says the feed is gone for good"
+    if r.status == 404:
         return "check the feed's URL in digest.toml"
     if r.status is not None and (r.status == 429 or r.status >= 500):
         return "the site has trouble; digest tries again next run"
@@ -62,21 +73,25 @@ async def fetch_feed(
     now: datetime,
     follow_links: bool = True,
     source_url: str | None = None,
+    address: str | None = None,
 ) -> FeedResult | LinkedFeed:
     """Fetch and parse one feed URL through the HTTP cache. `source_url` is the configured
-    address (default `url`), which decides whether private hosts may be reached."""
+    address (default `url`), which decides whether private hosts may be reached. `address` is
+    where to ask, when the feed moved: the cache and the items' ids stay those of `url`."""
     cached = cache.get(url)
     r = await fetcher.get(
-        url,
+        address or url,
         etag=cached.etag if cached else None,
         last_modified=cached.last_modified if cached else None,
         source_url=source_url or url,
     )
+    moved = r.moved_to
     if r.not_modified and cached:
         every = max_age(r.headers)
-        return FeedResult(cached.entries, cached.problems, "304", True, cached.title, every)
+        return FeedResult(cached.entries, cached.problems, "304", True, cached.title, every, moved)
     if r.error or not r.ok:
-        return _failed(f"{r.error or f'HTTP {r.status}'}; {fetch_hint(r)}", cached)
+        failed = failed_feed(f"{r.error or f'HTTP {r.status}'}; {fetch_hint(r)}", cached)
+        return replace(failed, gone=r.status == 410)
     body_hash = hashlib.sha256(r.body).hexdigest()
     if cached and cached.body_hash == body_hash:
         parsed = ParsedFeed(cached.format, cached.title, cached.entries, cached.problems)
@@ -92,17 +107,17 @@ async def fetch_feed(
         )
     if parsed.is_html:
         if parsed.feed_links and follow_links:
-            return LinkedFeed(parsed.feed_links[0])
+            return LinkedFeed(parsed.feed_links[0], moved)
         reason = (
             "an HTML page, not a feed"
             + ("" if parsed.feed_links else ", and it links to no feed")
             + "; put the feed's own URL in digest.toml"
         )
-        return _failed(reason, cached)
+        return failed_feed(reason, cached)
     if not parsed.entries and parsed.problems and cached and cached.entries:
         # A broken answer (empty, truncated, not a feed) is a failed fetch: it must not
         # replace the entries of the last good one, or unsent items would be lost.
-        return _failed("; ".join(parsed.problems), cached)
+        return failed_feed("; ".join(parsed.problems), cached)
     cache.put(
         CachedFeed(
             url=url,
@@ -117,10 +132,12 @@ async def fetch_feed(
         )
     )
     every = longest(parsed.every, max_age(r.headers))
-    return FeedResult(parsed.entries, parsed.problems, str(r.status), True, parsed.title, every)
+    return FeedResult(
+        parsed.entries, parsed.problems, str(r.status), True, parsed.title, every, moved
+    )
 
 
-def _failed(reason: str, cached: CachedFeed | None) -> FeedResult:
+def failed_feed(reason: str, cached: CachedFeed | None) -> FeedResult:
     """A feed that could not be read now gives the entries of its last good answer."""
     if cached and cached.entries:
         when = cached.fetched_at.strftime("%Y-%m-%d %H:%M UTC")

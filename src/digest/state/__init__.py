@@ -4,7 +4,9 @@
 
 - `feeds`, `pages` (`cache`): the HTTP cache of feeds, with their parsed entries, and the text
   of article pages fetched for teasers;
-- `health` (`health`): how each source did, for `digest sources check`;
+- `health` (`health`): how each source did, for `digest sources check`; `places` (`places`,
+  also `health.places`): where a remote source moved, whether it is gone, the feed a page links
+  to, and its back-off;
 - `items`, `sent` (`ledger`): first sightings of items, and which items each list has had;
 - `sends` (`sends`): the send ledger, a row per issue and reader;
 - `polled`, `poll_times` (`polled`): the entries each feed showed between issues, and when
@@ -29,6 +31,7 @@ from .db import SCHEMA_VERSION, STATE_FILE, Database, failure
 from .events import EventBatch, IssueEvents, ProviderEvent
 from .health import HealthLog
 from .ledger import SentKeys, SentLedger, Sightings
+from .places import Place, Places
 from .polled import KEEP_DAYS, PolledEntries, PollTimes
 from .sends import SendLedger
 
@@ -42,6 +45,8 @@ __all__ = [
     "CachedPage",
     "Change",
     "EventBatch",
+    "Place",
+    "Places",
     "ProviderEvent",
     "SentKeys",
     "State",
@@ -58,6 +63,7 @@ class State:
         self.feeds = FeedCache(db)
         self.pages = PageCache(db)
         self.health = HealthLog(db)
+        self.places = self.health.places
         self.items = Sightings(db)
         self.sent = SentLedger(db)
         self.polled = PolledEntries(db)

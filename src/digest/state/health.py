@@ -11,6 +11,7 @@ from typing import Any
 
 from ..models import SourceHealth
 from .db import Database, parse_stamp, stamp
+from .places import Places
 
 __all__ = ["HealthLog"]
 
@@ -27,6 +28,8 @@ class HealthLog:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.places = Places(db)
+        """Where each remote source is and when it may be asked next (`state.places`)."""
         self._named: set[str] = set()
         """Locations whose bad row was already named: one warning per row and run."""
 

@@ -179,13 +179,30 @@ ALTER TABLE sends ADD COLUMN next_wave TEXT;
 ALTER TABLE sends ADD COLUMN resume_at TEXT;
 """
 
-# Polling between issues (issue 17). `polled` keeps each entry a feed showed, by the source's
-# configured address and the entry's id, with when it was first and last seen and whether only
-# polls saw it (`seen_by` 'poll') or an issue's own reading did ('issue'); an issue takes the
-# entries seen since the list's last one, so an item that rotated out of a busy feed between
-# issues is not lost. `poll_times` says when each source was last read and the feed's own
-# hint (`<ttl>`, `sy:updatePeriod`, `Cache-Control: max-age`) on how often to ask it.
-# Rows of `polled` older than `keep_days` that no issue in that time used are pruned.
+# Version 8: politeness to hosts (issue 17). `source_places` keeps, per configured source URL,
+# what its answers taught: where a feed moved for good (301, 308), that it is gone (410), the
+# feed an HTML page links to (so the page is not asked each run), and its failures in a row
+# with the time it may next be asked (the back-off of a source failing run after run).
+_SCHEMA_V8 = """
+CREATE TABLE source_places (
+    location TEXT PRIMARY KEY,
+    moved_to TEXT,
+    moved_at TEXT,
+    gone_at TEXT,
+    feed_url TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    failing_since TEXT,
+    next_try TEXT
+);
+"""
+
+# Version 9: polling between issues (issue 17). `polled` keeps each entry a feed showed, by
+# the source's configured address and the entry's id, with when it was first and last seen
+# and whether only polls saw it (`seen_by` 'poll') or an issue's own reading did ('issue'); an
+# issue takes the entries seen since the list's last one, so an item that rotated out of a
+# busy feed between issues is not lost. `poll_times` says when each source was last read and
+# the feed's own hint (`<ttl>`, `sy:updatePeriod`, `Cache-Control: max-age`) on how often to
+# ask it. Rows of `polled` older than `keep_days` that no issue in that time used are pruned.
 _SCHEMA_POLL = """
 CREATE TABLE polled (
     location TEXT NOT NULL,
@@ -212,6 +229,7 @@ MIGRATIONS = {
     5: _SCHEMA_V5,
     6: _SCHEMA_V6,
     7: _SCHEMA_V7,
-    8: _SCHEMA_POLL,
+    8: _SCHEMA_V8,
+    9: _SCHEMA_POLL,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
