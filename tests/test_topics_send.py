@@ -25,7 +25,7 @@ from topic_news import STORIES, make_topic_news, titles_in
 from digest.cli import main
 from digest.config import load_config
 from digest.pipeline import SendRequest, send_issue
-from digest.state import STATE_FILE, State
+from digest.state import SCHEMA_VERSION, STATE_FILE, State
 from digest.state.schema import MIGRATIONS
 
 DIGEST = Path(sys.executable).parent / "digest"
@@ -275,7 +275,7 @@ def test_a_version_4_ledger_migrates_and_its_unfinished_issue_goes_whole_to_ever
     conn.close()
     config = load_config(b / "digest.toml")
     with State.open(config.state_dir) as state:
-        assert state.db.conn.execute("PRAGMA user_version").fetchone()[0] == 7
+        assert state.db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         frozen = state.sends.get("daily", row[1])
         assert frozen is not None and frozen.issue is None
         counts = state.sends.counts("daily", row[1])
