@@ -495,3 +495,43 @@ def test_update_moved_refuses_what_would_break_a_list(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no source is named 'Nope'"):
         move_sources(toml, {"Nope": "https://a.example.org/new"})
     assert toml.read_text(encoding="utf-8") == text
+
+
+def test_a_removed_source_added_again_starts_afresh_not_gone(tmp_path: Path) -> None:
+    server = Server(routes={"/f.xml": lambda n: (410, {}, b"") if n == 2 else (200, {}, feed())})
+    with serving(server):
+        url = server.url("/f.xml")
+        toml = tmp_path / "digest.toml"
+        toml.write_text(
+            '[newsletter]\nstate = ".digest"\n\n[[sources]]\nname = "Wire"\n'
+            f'feed = "{url}"\nfull_text = "never"\n\n[lists.daily]\n'
+            'sender = "Daily <d@example.com>"\n',
+            encoding="utf-8",
+        )
+        config = parse_config_file(toml)
+        run(config)
+        run(config, NOW + timedelta(hours=1))  # 410: gone
+        with State.open(tmp_path / ".digest") as state:
+            assert state.places.get(url).gone_at is not None
+        out = subprocess.run(
+            [str(DIGEST), "sources", "remove", "Wire"], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr
+        with State.open(tmp_path / ".digest") as state:
+            assert state.places.get(url).gone_at is None
+        out = subprocess.run(
+            [str(DIGEST), "sources", "add", url, "--name", "Wire"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert out.returncode == 0, out.stderr
+        result = run(parse_config_file(toml), NOW + timedelta(hours=2))
+    assert not [p for p in result.problems if "gone" in p]
+    assert server.asked["/f.xml"] == 4  # `add` checks it and the run asks it: not gone
+
+
+def parse_config_file(path: Path) -> Config:
+    from digest.config import load_config
+
+    return load_config(path)

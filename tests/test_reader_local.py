@@ -184,7 +184,8 @@ def test_every_reader_gets_each_days_issue_once_at_their_own_hour_across_dst_nig
     }
     first, last = min(expected.values()), max(expected.values())
     # Every hour, and a minute before and at each reader's hour (twice: a restart at once).
-    hour = first.replace(minute=0) - timedelta(hours=2)
+    # From 14:00Z: the day before's last wave (New York) is more than its grace behind.
+    hour = first.replace(minute=0) - timedelta(hours=1)
     passes = {hour + timedelta(hours=h) for h in range(80)}
     passes |= {t - timedelta(minutes=1) for t in expected.values()} | set(expected.values())
     got: dict[tuple[str, str], datetime] = {}
@@ -233,6 +234,32 @@ def test_a_wave_the_machine_slept_through_is_not_sent_late_and_says_why(tmp_path
     again = send_issue(config, config.get_list("daily"), retry, now=utc("2026-12-08T13:00"))
     assert again.tally.sent == 1 and again.finished
     assert ("daily-2026-12-08", "berlin@example.com") in sent(root)
+
+
+def test_a_first_wave_slept_through_loses_only_the_waves_past_their_grace(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = folder(tmp_path, "07:00")
+    caplog.set_level("WARNING", logger="digest.schedule")
+    # Down from before Sydney's hour (12-07 20:00Z) until 04:30Z: Sydney's and Tokyo's waves
+    # are past their 6 h grace, Berlin's (06:00Z) and New York's (12:00Z) are still ahead.
+    reports = run_due(load_config(root / "digest.toml"), utc("2026-12-08T04:30"))
+    assert [r.issue_id for r in reports] == ["daily-2026-12-08"]
+    assert sent(root) == set()
+    for when in ("2026-12-08T06:00", "2026-12-08T12:00"):
+        run_due(load_config(root / "digest.toml"), utc(when))
+    assert sent(root) == {("daily-2026-12-08", "berlin@example.com"),
+                          ("daily-2026-12-08", "ny@example.com")}  # fmt: skip
+    config = load_config(root / "digest.toml")
+    with State.open(config.state_dir) as state:
+        counts = state.sends.counts("daily", "daily-2026-12-08")
+    assert sorted(e for e, _ in counts.failed) == ["sydney@example.com", "tokyo@example.com"]
+    assert counts.finished_at is not None
+    assert not [r for r in caplog.records if "2026-12-08 was missed" in r.getMessage()]
+    # Back only after New York's grace too: the day is missed, said once, nothing sent late.
+    late = folder(tmp_path / "late", "07:00")
+    assert run_due(load_config(late / "digest.toml"), utc("2026-12-08T18:30")) == []
+    assert [r for r in caplog.records if "2026-12-08 was missed" in r.getMessage()]
 
 
 def test_readers_without_a_zone_follow_the_list_and_a_zone_change_takes_effect(
@@ -433,3 +460,18 @@ def test_a_version_6_ledger_migrates_and_its_issues_wait_for_nobody(tmp_path: Pa
         assert state.sends.unfinished("daily") == "daily-2026-11-24"
         assert state.sends.waiting("daily", "daily-2026-11-24") is None
         assert state.db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 7
+
+
+@pytest.mark.usefixtures("keys")
+def test_a_sandbox_send_of_a_reader_local_list_checks_every_reader_at_once(
+    tmp_path: Path,
+) -> None:
+    root = folder(tmp_path, "07:00")
+    now = datetime.now(UTC).replace(microsecond=0)
+    with SendGridStandIn(api_key=API_KEY, keep=True) as sg:
+        sendgrid(root, sg.url, None)
+        config = load_config(root / "digest.toml")
+        report = send_issue(config, config.get_list("daily"), SendRequest(sandbox=True), now=now)
+        bodies = list(sg.accepted)
+    assert report.finished and report.waiting is None and report.tally.sent == 4
+    assert all("send_at" not in b for b in bodies)  # nobody is mailed: no hour to wait for

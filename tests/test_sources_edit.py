@@ -438,7 +438,8 @@ def test_check_fits_the_terminal_one_row_per_source(
     assert r.returncode == 1  # one source failed
     lines = r.stdout.splitlines()
     assert all(cell_len(line) <= columns for line in lines), "\n".join(lines)
-    assert lines[0].split() == ["Source", "Status", "Last", "success", "(UTC)", "Items", "Polled", "Text"]
+    header = ["Source", "Status", "Last", "success", "(UTC)", "Items", "Polled", "Text"]
+    assert lines[0].split() == header
     rows = [i for i, line in enumerate(lines) if line and not line.startswith(" ")][1:-1]
     assert len(rows) == 5, "\n".join(lines)  # one row per source, then the summary
     starts = ["Own", "The Harbour Master", "港口新闻", "Gone", "localhost/unnamed/feed.xml"]

@@ -220,3 +220,39 @@ def test_a_version_3_page_cache_keeps_its_pages_and_learns_image_sizes(tmp_path:
         630,
         "The Planet",
     )
+
+
+def test_a_state_file_that_numbered_polling_8_reaches_9_with_every_table(tmp_path: Path) -> None:
+    """main at df236cb numbered the polling tables 8; its files must still open."""
+    from digest.state.schema import MIGRATIONS
+
+    conn = sqlite3.connect(tmp_path / STATE_FILE)
+    for version in range(1, 8):
+        conn.executescript(MIGRATIONS[version])
+    conn.executescript(
+        "CREATE TABLE polled (location TEXT NOT NULL, id TEXT NOT NULL, first_seen TEXT NOT "
+        "NULL, last_seen TEXT NOT NULL, seen_by TEXT NOT NULL, entry TEXT NOT NULL, "
+        "PRIMARY KEY (location, id));"
+        "CREATE INDEX polled_by_last_seen ON polled (last_seen);"
+        "CREATE TABLE poll_times (location TEXT PRIMARY KEY, read_at TEXT NOT NULL, "
+        "hint_seconds INTEGER);"
+    )
+    conn.execute("PRAGMA user_version = 8")
+    conn.commit()
+    conn.close()
+    with State.open(tmp_path) as s:
+        assert s.db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert s.places.get("https://example.org/feed").failures == 0  # source_places exists
+        s.poll_times.mark("https://example.org/feed", NOW, timedelta(hours=2))
+
+
+def test_a_304s_short_max_age_does_not_shorten_the_feeds_own_hint(tmp_path: Path) -> None:
+    url = "https://example.org/feed"
+    with State.open(tmp_path) as s:
+        s.poll_times.mark(url, NOW, timedelta(days=1))  # a 200 whose <ttl> said a day
+        s.poll_times.mark(url, NOW, timedelta(minutes=5), unchanged=True)  # 304, max-age=300
+        assert s.poll_times.next_at(url, timedelta(hours=1)) == NOW + timedelta(days=1)
+        s.poll_times.mark(url, NOW, timedelta(days=2), unchanged=True)  # a longer one counts
+        assert s.poll_times.next_at(url, timedelta(hours=1)) == NOW + timedelta(days=2)
+        s.poll_times.mark(url, NOW, timedelta(hours=3))  # a new body says anew
+        assert s.poll_times.next_at(url, timedelta(hours=1)) == NOW + timedelta(hours=3)

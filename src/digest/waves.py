@@ -10,7 +10,7 @@ follow `cron.first_on`: a skipped time runs an hour later by the clock, a repeat
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -21,7 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from .config import ListConfig
 from .cron import cron_trigger, first_on
 
-__all__ = ["Wave", "earliest", "plan", "reader_zone", "wave_at"]
+__all__ = ["Wave", "plan", "reader_zone", "wave_at"]
 
 
 @dataclass(frozen=True)
@@ -53,13 +53,6 @@ def wave_at(lst: ListConfig, day: date, zone: str) -> datetime:
     if at is None:  # the list itself has no run that day: at its midnight, sent when asked
         at = datetime.combine(day, datetime.min.time(), lst.zone)
     return at.astimezone(UTC)
-
-
-def earliest(lst: ListConfig, day: date, zones: Iterable[str]) -> datetime | None:
-    """The day's first wave over `zones` (UTC), when the issue is composed; None without
-    zones."""
-    times = [wave_at(lst, day, z) for z in set(zones)]
-    return min(times) if times else None
 
 
 def plan(lst: ListConfig, day: date, census: Mapping[str, int]) -> list[Wave]:

@@ -19,6 +19,7 @@ from ..config.values import SECTION_CHARS, web_url
 from ..errors import DigestError, SourceError
 from ..sources.feeds import ParsedFeed, parse_feed
 from ..sources.fetch import Fetched, Fetcher, FetchLimits, human_size
+from ..state import open_state
 from ..text import control_character, line, shorten, title_line
 from ..urls import redact
 from .common import CONTEXT, config_option, get_config
@@ -332,6 +333,9 @@ def remove(ctx: click.Context, name: str, as_json: bool) -> None:
     """
     config = get_config(ctx)
     _old, _new, gone = remove_source(config.path, name)
+    if gone.is_remote:  # a source added again later starts afresh (not gone, no back-off)
+        with open_state(config.state_dir) as state:
+            state.places.forget(gone.location)
     if as_json:
         record = {
             "name": redact(gone.name),

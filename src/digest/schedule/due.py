@@ -20,7 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from ..config import ListConfig
 from ..cron import cron_trigger, fire_times
 from ..errors import ConfigError
-from ..waves import earliest
+from ..waves import wave_at
 
 __all__ = [
     "GRACE",
@@ -46,10 +46,17 @@ class Occurrence:
 
     day: date
     at: datetime
+    until: datetime | None = None
+    """A reader-local day's last wave; None when `at` is the day's only run."""
 
     @property
     def utc(self) -> datetime:
         return self.at.astimezone(UTC)
+
+    @property
+    def end(self) -> datetime:
+        """When the day's last reader is due: the grace counts from here."""
+        return self.until or self.at
 
 
 def grace_for(lst: ListConfig) -> timedelta:
@@ -86,8 +93,9 @@ def _first_of_each_day(
     can fall on the list's day before: the days are searched from two days earlier."""
     if lst.reader_local and zones:
         for occ in _first_of_each_day(lst, start - timedelta(days=2)):
-            at = earliest(lst, occ.day, zones)
-            yield Occurrence(occ.day, at.astimezone(lst.zone)) if at else occ
+            times = [wave_at(lst, occ.day, z) for z in set(zones)]
+            first, last = min(times).astimezone(lst.zone), max(times).astimezone(lst.zone)
+            yield Occurrence(occ.day, first, last)
         return
     zone = lst.zone
     midnight = datetime.combine(start.astimezone(zone).date(), time(), zone)
@@ -101,12 +109,13 @@ def _first_of_each_day(
 def occurrences(
     lst: ListConfig, start: datetime, end: datetime, zones: Collection[str] = ()
 ) -> list[Occurrence]:
-    """The list's runs from `start` to `end` (both included), the first of each local day."""
+    """The list's runs from `start` to `end` (both included), the first of each local day; a
+    reader-local day counts while any of its waves is in the span."""
     found = []
     for occ in _first_of_each_day(lst, start, zones):
         if occ.at > end:
             break
-        if occ.at >= start:
+        if occ.end >= start:
             found.append(occ)
     return found
 
@@ -133,7 +142,8 @@ def due(
 ) -> Occurrence | None:
     """The run due at `now`: the latest one not after `now`, no older than `grace`, whose day
     the ledger does not have yet. None when nothing is due. `zones`: a reader-local list's
-    readers' zones (its day starts at its first wave)."""
+    readers' zones (its day starts at its first wave and is due until its last wave's grace
+    ends: the waves the machine slept through are marked missed, the others still go)."""
     recent = occurrences(lst, now - grace, now, zones)
     if not recent:
         return None
@@ -155,5 +165,5 @@ def missed(
     return [
         o
         for o in window
-        if o.day not in sent_days and (now - o.at > grace or (current and o.day < current.day))
+        if o.day not in sent_days and (now - o.end > grace or (current and o.day < current.day))
     ]

@@ -205,7 +205,9 @@ def _with_polled(run: Reading, source: SourceConfig, result: FeedResult) -> tupl
     if result.ok:
         run.polled.record(source.location, result.entries, run.now, seen_by=run.seen_by)
     if run.poll_times is not None:
-        run.poll_times.mark(source.location, run.now, result.every)
+        run.poll_times.mark(
+            source.location, run.now, result.every, unchanged=result.status == "304"
+        )
     if run.polled_since is None:
         return result.entries
     shown = {e.id for e in result.entries}

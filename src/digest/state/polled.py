@@ -112,16 +112,22 @@ class PollTimes:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def mark(self, location: str, now: datetime, hint: timedelta | None) -> None:
+    def mark(
+        self, location: str, now: datetime, hint: timedelta | None, *, unchanged: bool = False
+    ) -> None:
         """A reading of `location` at `now`; `hint` is how often the feed asks to be read
-        (None: it said nothing this time, and the last hint stands)."""
+        (None: it said nothing this time, and the last hint stands). An `unchanged` answer
+        (304) has no body, so its `max-age` only lengthens the hint the feed itself gave."""
         seconds = None if hint is None else int(hint.total_seconds())
         with self.db.tx() as c:
             c.execute(
                 "INSERT INTO poll_times (location, read_at, hint_seconds) VALUES (?, ?, ?) "
                 "ON CONFLICT (location) DO UPDATE SET read_at = excluded.read_at, "
-                "hint_seconds = coalesce(excluded.hint_seconds, poll_times.hint_seconds)",
-                (location, stamp(now), seconds),
+                "hint_seconds = CASE WHEN ? AND poll_times.hint_seconds IS NOT NULL AND "
+                "(excluded.hint_seconds IS NULL OR excluded.hint_seconds < "
+                "poll_times.hint_seconds) THEN poll_times.hint_seconds "
+                "ELSE coalesce(excluded.hint_seconds, poll_times.hint_seconds) END",
+                (location, stamp(now), seconds, unchanged),
             )
 
     def next_at(self, location: str, every: timedelta) -> datetime | None:

@@ -203,8 +203,10 @@ CREATE TABLE source_places (
 # busy feed between issues is not lost. `poll_times` says when each source was last read and
 # the feed's own hint (`<ttl>`, `sy:updatePeriod`, `Cache-Control: max-age`) on how often to
 # ask it. Rows of `polled` older than `keep_days` that no issue in that time used are pruned.
+# IF NOT EXISTS, and `source_places` again: a state file from a build of main (df236cb) that
+# numbered polling 8 reaches 9 with every table.
 _SCHEMA_POLL = """
-CREATE TABLE polled (
+CREATE TABLE IF NOT EXISTS polled (
     location TEXT NOT NULL,
     id TEXT NOT NULL,
     first_seen TEXT NOT NULL,
@@ -213,11 +215,21 @@ CREATE TABLE polled (
     entry TEXT NOT NULL,
     PRIMARY KEY (location, id)
 );
-CREATE INDEX polled_by_last_seen ON polled (last_seen);
-CREATE TABLE poll_times (
+CREATE INDEX IF NOT EXISTS polled_by_last_seen ON polled (last_seen);
+CREATE TABLE IF NOT EXISTS poll_times (
     location TEXT PRIMARY KEY,
     read_at TEXT NOT NULL,
     hint_seconds INTEGER
+);
+CREATE TABLE IF NOT EXISTS source_places (
+    location TEXT PRIMARY KEY,
+    moved_to TEXT,
+    moved_at TEXT,
+    gone_at TEXT,
+    feed_url TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    failing_since TEXT,
+    next_try TEXT
 );
 """
 

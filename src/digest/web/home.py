@@ -64,7 +64,11 @@ def _summary(site: Site, lst: ListConfig) -> dict[str, Any]:
         counts = site.counts(lst)
     except DigestError as exc:
         error = exc.message
-    upcoming = next_runs(lst, now, 1, zone_census(lst) if lst.reader_local else ())
+    try:
+        zones = zone_census(lst) if lst.reader_local and not error else {}
+    except DigestError:  # the counts above say what is wrong with the file
+        zones = {}
+    upcoming = next_runs(lst, now, 1, zones)
     with site.state() as state:
         pending = len(state.changes.pending(lst.name))
         issues = [
