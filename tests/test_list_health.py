@@ -35,9 +35,6 @@ from webserver import run_app
 from digest.config import Config, load_config
 from digest.errors import ListPaused
 from digest.list_health import (
-    BOUNCE_WARNING,
-    COMPLAINT_PAUSE,
-    COMPLAINT_WARNING,
     issue_health,
     pause_for,
     percent,
@@ -54,14 +51,6 @@ DAY = timedelta(days=1)
 ISSUE = "daily-2026-11-24"
 
 # --- the limits, exactly ----------------------------------------------------------------------
-
-
-def test_the_limits_are_those_mail_providers_hold_senders_to() -> None:
-    assert (
-        Fraction(2, 100),
-        Fraction(1, 1000),
-        Fraction(3, 1000),
-    ) == (BOUNCE_WARNING, COMPLAINT_WARNING, COMPLAINT_PAUSE)
 
 
 @pytest.mark.parametrize(

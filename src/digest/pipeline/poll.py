@@ -164,7 +164,9 @@ async def _round(
                         r.problems,
                     )
                 )
-        pruned = state.polled.prune(now, config.keep_days)
+        # A round that read nothing (the daemon's every minute, mostly) leaves pruning to the
+        # next one that did: the state only grows when something was read.
+        pruned = state.polled.prune(now, config.keep_days) if polled else 0
     if pruned:
         log.info("pruned %d polled item(s) older than %d days", pruned, config.keep_days)
     return PollReport(tuple(polled), later, pruned)
