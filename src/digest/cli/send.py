@@ -178,7 +178,10 @@ def status(list_name: str | None, issue_id: str | None, as_json: bool) -> None:
             for r in rows
             if r.counts["sent"] and not is_sandbox(lst.name, r.issue_id)
         }
-        last = last_issue_health(state, lst.name)
+        # An unfinished issue (a waiting wave, a resumed send) is finished, never paused: the
+        # pause is for the next new issue, judged without it.
+        unfinished = state.sends.unfinished(lst.name)
+        last = last_issue_health(state, lst.name, but=unfinished or "")
     pause = pause_for(last)
     if as_json:
         click.echo(
@@ -211,7 +214,8 @@ def status(list_name: str | None, issue_id: str | None, as_json: bool) -> None:
             click.echo(line)
     if pause is not None:
         click.echo("")
-        for line in wrap(f"Next send paused: {pause.message}.", term_width(), indent=""):
+        which = f"After {unfinished} is finished, the next issue is" if unfinished else "Next send"
+        for line in wrap(f"{which} paused: {pause.message}.", term_width(), indent=""):
             click.echo(line)
         for line in wrap(pause.hint, term_width()):
             click.echo(line)
