@@ -113,7 +113,8 @@ def _show(config: Config, now: datetime, as_json: bool) -> None:
         local = ", each reader in their own zone" if lst.reader_local else ""
         click.echo(f"{row['list']}: {row['send_at']} {row['timezone']}{local} (grace {hours:g} h)")
         for o in next_runs(lst, now, 3, _zones(lst)):
-            click.echo(f"  {o.at:%a %Y-%m-%d %H:%M %Z}   {o.utc:%Y-%m-%d %H:%M} UTC")
+            day = f"   first wave of {o.day}" if lst.reader_local else ""
+            click.echo(f"  {o.at:%a %Y-%m-%d %H:%M %Z}   {o.utc:%Y-%m-%d %H:%M} UTC{day}")
         if not row["next"]:
             click.echo("  (no run time ahead)")
         if row["waves"]:
