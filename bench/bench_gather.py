@@ -376,9 +376,8 @@ def serve(latency: float, items: int, count: int, hosts: int) -> None:
     for s in servers:
         threading.Thread(target=s.serve_forever, daemon=True).start()
     print(port, flush=True)
-    sys.stdin.read()
-    for s in servers:
-        s.shutdown()
+    sys.stdin.read()  # then exit: the serving threads are daemons, and 50 shutdowns one after
+    # another would take half a second each
 
 
 def start_server(args: argparse.Namespace, static_feeds: int) -> tuple[subprocess.Popen, int]:
@@ -805,7 +804,7 @@ def scenario_mode(args: argparse.Namespace) -> None:
 
     from digest.sources.fetch import FetchLimits
 
-    console = Console(width=130)
+    console = Console(width=150)
     say = console.print
     limits = FetchLimits()
     feeds, hosts = args.feeds, args.hosts
@@ -898,10 +897,10 @@ def simulation(args: argparse.Namespace, port: int, tmp: Path, say, console) -> 
         "day",
         "state MB",
         "free MB",
-        "polled rows",
-        "items rows",
-        "cache rows",
-        "new items",
+        "polled",
+        "items",
+        "cache",
+        "new",
         "pruned",
         "requests",
         "200/304",
@@ -932,14 +931,16 @@ def simulation(args: argparse.Namespace, port: int, tmp: Path, say, console) -> 
                 f"{p['pruned']:,}",
                 f"{p['server']['requests']:,}",
                 f"{st.get('200', 0):,}/{st.get('304', 0):,}",
-                f"{p['round_mean_s']:.2f} ({p['round_max_s']:.2f})",
-                f"{p['rss_now_mb']:.0f} ({p['peak_rss_mb']:.0f})",
+                f"{p['round_mean_s']:.2f}/{p['round_max_s']:.2f}",
+                f"{p['rss_now_mb']:.0f}/{p['peak_rss_mb']:.0f}",
             )
     console.print(table)
     console.print(
         "state MB: the state file and its WAL at the end of the day; free MB: its free pages; "
-        "requests and 200/304 since the row before; round s: mean (max) wall time of a round "
-        "since the row before; RSS MB: the polling process's now (its peak)"
+        "polled, items, cache: rows of the tables polled (entries kept), items (first "
+        "sightings), http_cache (one per feed); new, pruned: entries since the start; "
+        "requests and 200/304 since the row before; round s: mean/max wall time of a round "
+        "since the row before; RSS MB: the polling process's now/peak"
     )
 
 
