@@ -36,7 +36,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import pairwise
 
-from datasketch import MinHash, MinHashLSH
 from rapidfuzz import fuzz
 from rapidfuzz.utils import default_process
 
@@ -114,6 +113,10 @@ def similar_groups(
     the groups in the order of their first index. With `sources` (each text's source), a
     group never holds two texts of one source: a feed that gives every item the same blurb
     has not told one story many times, and "also covered by" names other sources."""
+    # datasketch pulls in SciPy (about 90 MB and half a second): imported when an issue is
+    # grouped, not by every command that imports the pipeline (`digest poll` never groups).
+    from datasketch import MinHash, MinHashLSH
+
     origin = list(sources) if sources is not None else list(range(len(texts)))
     texts = _without_blurbs(texts, origin)
     titles = MinHash.bulk(([w.encode() for w in t.title] for t in texts), num_perm=_PERM)

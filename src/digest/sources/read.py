@@ -203,7 +203,13 @@ def _with_polled(run: Reading, source: SourceConfig, result: FeedResult) -> tupl
     if run.polled is None:
         return result.entries
     if result.ok:
-        run.polled.record(source.location, result.entries, run.now, seen_by=run.seen_by)
+        run.polled.record(
+            source.location,
+            result.entries,
+            run.now,
+            seen_by=run.seen_by,
+            unchanged=result.status == "304",
+        )
     if run.poll_times is not None:
         run.poll_times.mark(
             source.location, run.now, result.every, unchanged=result.status == "304"

@@ -32,11 +32,19 @@ class PolledEntries:
         self.db = db
 
     def record(
-        self, location: str, entries: Sequence[Entry], now: datetime, *, seen_by: str
+        self,
+        location: str,
+        entries: Sequence[Entry],
+        now: datetime,
+        *,
+        seen_by: str,
+        unchanged: bool = False,
     ) -> int:
         """Keep the entries a reading of `location` gave at `now`; returns how many were new.
         The newest copy of an entry replaces the stored one; an issue's reading marks it seen
-        by an issue (polling was not what caught it)."""
+        by an issue (polling was not what caught it). An `unchanged` reading (a 304: the
+        entries are those of the last answer) only moves `last_seen`, without rewriting each
+        entry's JSON."""
         if seen_by not in SEEN_BY:
             raise ValueError(f"seen_by is one of {SEEN_BY}, not {seen_by!r}")
         at = stamp(now)
@@ -50,6 +58,14 @@ class PolledEntries:
                 )
                 if cur.rowcount:
                     new += 1
+                    continue
+                if unchanged:
+                    c.execute(
+                        "UPDATE polled SET last_seen = max(last_seen, ?), "
+                        "seen_by = CASE WHEN ? = 'issue' THEN 'issue' ELSE seen_by END "
+                        "WHERE location = ? AND id = ?",
+                        (at, seen_by, location, e.id),
+                    )
                     continue
                 c.execute(
                     "UPDATE polled SET last_seen = max(last_seen, ?), entry = ?, "
