@@ -369,13 +369,24 @@ def test_retry_after_over_the_cap_skips_the_source_with_one_line(tmp_path: Path)
         config = newsletter(tmp_path, server.url("/f.xml"))
         run(config)
         result = run(config, NOW + timedelta(hours=1), retry_after_cap=2)
-    assert result.problems == (
-        f"Wire ({server.url('/f.xml')}): HTTP 429 Too Many Requests; 127.0.0.1 asks digest to "
-        "wait 1 h, more than the 2 s cap; skipped this run; digest asks again next run (using "
-        f"the 1 entries fetched {NOW:%Y-%m-%d %H:%M} UTC)",
-    )
-    assert [a.title for a in result.articles] == ["Story 1"]
-    assert server.asked["/f.xml"] == 2
+        assert result.problems == (
+            f"Wire ({server.url('/f.xml')}): HTTP 429 Too Many Requests; 127.0.0.1 asks digest "
+            "to wait 1 h, more than the 2 s cap; skipped; digest asks again once that wait is "
+            f"over (using the 1 entries fetched {NOW:%Y-%m-%d %H:%M} UTC); not asked again "
+            f"before {NOW + timedelta(hours=2):%Y-%m-%d %H:%M} UTC",
+        )
+        assert [a.title for a in result.articles] == ["Story 1"]
+        assert server.asked["/f.xml"] == 2
+        # The next runs (a poll round every minute, the issue's own) keep to the wait.
+        later = run(config, NOW + timedelta(hours=1, minutes=30), retry_after_cap=2)
+        assert server.asked["/f.xml"] == 2
+        assert later.problems == (
+            f"Wire ({server.url('/f.xml')}): its host asked digest to wait (Retry-After); next "
+            f"try {NOW + timedelta(hours=2):%Y-%m-%d %H:%M} UTC (using the 1 entries fetched "
+            f"{NOW:%Y-%m-%d %H:%M} UTC)",
+        )
+        after = run(config, NOW + timedelta(hours=2, minutes=1), retry_after_cap=2)
+    assert server.asked["/f.xml"] == 3 and after.problems == ()
 
 
 def test_retry_after_within_the_cap_in_a_run(tmp_path: Path) -> None:

@@ -18,6 +18,10 @@ from .polling import longest, max_age
 __all__ = ["FeedResult", "LinkedFeed", "failed_feed", "fetch_feed", "fetch_hint"]
 
 
+REST_MAX = timedelta(days=7)
+"""The longest `Retry-After` digest keeps to (a longer one is a typo or a ban)."""
+
+
 @dataclass(frozen=True)
 class FeedResult:
     entries: tuple[Entry, ...]
@@ -32,6 +36,8 @@ class FeedResult:
     """Where a 301 or 308 led, when the answer there was good."""
     gone: bool = False
     """The address answered 410 Gone."""
+    rest: timedelta | None = None
+    """The host asked for a wait (`Retry-After`) longer than a run waits: not asked before."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class LinkedFeed:
 def fetch_hint(r: Fetched) -> str:
     """What to check, for a feed that could not be fetched."""
     if r.retry_after is not None and r.error and "cap" in r.error:
-        return "skipped this run; digest asks again next run"
+        return "skipped; digest asks again once that wait is over"
     if r.status in (401, 403):
         return "the site refuses digest; check the URL, or whether the feed needs a login"
     if r.status == 410:
@@ -91,7 +97,10 @@ async def fetch_feed(
         return FeedResult(cached.entries, cached.problems, "304", True, cached.title, every, moved)
     if r.error or not r.ok:
         failed = failed_feed(f"{r.error or f'HTTP {r.status}'}; {fetch_hint(r)}", cached)
-        return replace(failed, gone=r.status == 410)
+        rest = None
+        if r.retry_after is not None and r.retry_after > fetcher.limits.retry_after_cap:
+            rest = timedelta(seconds=min(r.retry_after, REST_MAX.total_seconds()))
+        return replace(failed, gone=r.status == 410, rest=rest)
     body_hash = hashlib.sha256(r.body).hexdigest()
     if cached and cached.body_hash == body_hash:
         parsed = ParsedFeed(cached.format, cached.title, cached.entries, cached.problems)

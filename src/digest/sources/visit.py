@@ -9,6 +9,8 @@ teaches for next time (kept in `state.places`, by the configured URL).
   there clears the mark.
 - **A page that links to a feed**: the feed is remembered and asked directly (one request a
   run); the page is asked again only when that feed fails.
+- **Asked to wait** (`Retry-After` past the run's cap, on 429 or 503): not asked again before
+  that time (at most a week), by any run: a poll round every minute does not knock again.
 - **Failing run after run**: once a source failed `BACKOFF_AFTER` runs in a row over at
   least `BACKOFF_SINCE` (so gather, preview and send on one bad morning do not count thrice),
   it is left alone for half as long as it has been failing (at least `BACKOFF_MIN`, at most
@@ -88,8 +90,10 @@ async def visit_source(
     if not ask_anyway and place.next_try and now < place.next_try:
         since = place.failing_since or place.next_try
         reason = (
-            f"failing since {_when(since)} ({place.failures} times in a row), so asked less "
-            f"often; next try {_when(place.next_try)}"
+            f"its host asked digest to wait (Retry-After); next try {_when(place.next_try)}"
+            if place.failures < BACKOFF_AFTER
+            else f"failing since {_when(since)} ({place.failures} times in a row), so asked "
+            f"less often; next try {_when(place.next_try)}"
         )
         return Visit(failed_feed(reason, cache.get(place.feed_url or location)), place.feed_url)
     visit, place = await _ask(source, fetcher, cache, place, now)
@@ -164,6 +168,9 @@ def _counted(place: Place, visit: Visit, now: datetime) -> Place:
     failures = place.failures + 1
     since = place.failing_since or now
     wait = backoff(failures, now - since)
+    rest = visit.result.rest  # the host's own Retry-After, kept across runs
+    if rest is not None and (wait is None or rest > wait):
+        wait = rest
     return replace(
         place, failures=failures, failing_since=since, next_try=now + wait if wait else None
     )
@@ -173,6 +180,8 @@ def backoff_note(place: Place) -> str | None:
     """The back-off a failure starts, as the end of its problem line."""
     if not place.next_try:
         return None
+    if place.failures < BACKOFF_AFTER:  # not a back-off: the host's Retry-After
+        return f"not asked again before {_when(place.next_try)}"
     since = _when(place.failing_since) if place.failing_since else "now"
     return (
         f"failing since {since} ({place.failures} times in a row), so asked less often; "
