@@ -476,6 +476,9 @@ def test_update_moved_writes_the_new_url_into_digest_toml(tmp_path: Path) -> Non
         assert done.returncode == 0, done.stderr
         assert done.stdout.endswith(f"Updated 1 in {toml}.\n")
         assert toml.read_text(encoding="utf-8") == TOML.format(old=new)  # comments kept
+        with State.open(tmp_path / ".digest") as state:  # what polls kept moves along
+            located = {r[0] for r in state.db.conn.execute("SELECT location FROM polled")}
+        assert located == {new}
 
         after = cli("gather", cwd=tmp_path)
         assert "moved" not in after.stderr, after.stderr

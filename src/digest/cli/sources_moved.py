@@ -59,4 +59,5 @@ def update_moved(ctx: click.Context, dry_run: bool) -> None:
             # The source is now configured at the new address: what was learnt moves with it.
             state.places.put(replace(place, location=url, moved_to=None, moved_at=None))
             state.places.forget(old)
+            state.polled.move(old, url)
     click.echo(f"Updated {len(moves)} in {config.path}.")

@@ -101,6 +101,16 @@ class PolledEntries:
         ).fetchone()
         return int(row[0])
 
+    def move(self, old: str, new: str) -> None:
+        """A source now configured at `new` (`digest sources update-moved`): its polled entries
+        and poll times go with it, so items that left the feed since the last issue stay."""
+        with self.db.tx() as c:
+            for table in ("polled", "poll_times"):
+                c.execute(
+                    f"UPDATE OR IGNORE {table} SET location = ? WHERE location = ?", (new, old)
+                )
+                c.execute(f"DELETE FROM {table} WHERE location = ?", (old,))
+
     def prune(self, now: datetime, keep_days: int = KEEP_DAYS) -> int:
         """Forget entries no reading saw for `keep_days`, unless an issue sent within them used
         the entry (the id is in `sent_items`), then the sightings of items gone with them
