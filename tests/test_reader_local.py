@@ -301,6 +301,19 @@ def test_digest_send_by_hand_sends_the_waves_whose_hour_came_and_says_who_waits(
     assert len(sent(root)) == 4
 
 
+def test_a_dry_run_says_the_waves_it_would_send_in(tmp_path: Path) -> None:
+    root = folder(tmp_path, "07:00")
+    config = load_config(root / "digest.toml")
+    report = send_issue(
+        config, config.get_list("daily"), SendRequest(dry_run=True), now=utc("2026-12-08T05:00")
+    )
+    assert report.message.endswith(
+        "would go to 4 reader(s) through outbox, each at their own hour: 4 wave(s) from "
+        "2026-12-07 20:00 to 2026-12-08 12:00 UTC (`digest schedule --show` lists them)"
+    )
+    assert sent(root) == set()
+
+
 # SendGrid: waves handed over with send_at, grouped by send time.
 
 

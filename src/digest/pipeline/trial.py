@@ -3,6 +3,7 @@ go to) and one test copy to `--to`."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from itertools import islice
@@ -18,7 +19,9 @@ from ..selection import Selector
 from ..state import State
 from ..subscribers import SubscriberList
 from ..tokens import unsubscribe_url
+from ..waves import plan, reader_zone
 from .report import SendReport, SendRequest
+from .waves import issue_day
 
 __all__ = ["due_filter", "without_ledger"]
 
@@ -80,6 +83,7 @@ def without_ledger(
     if request.to and not request.dry_run:
         return _test_copy(config, lst, request, backend, secret, letter, articles)
     n = nothing = 0
+    zones: Counter[str] = Counter()
 
     def keys() -> Iterator[str]:
         nonlocal nothing
@@ -90,6 +94,7 @@ def without_ledger(
                 if selector and sub.key not in have and not selector.of(sub.topics).articles:
                     nothing += 1
                     continue
+                zones[reader_zone(lst, sub.timezone)] += 1
                 yield sub.key
 
     stream = keys()
@@ -100,10 +105,23 @@ def without_ledger(
         lst.name,
         letter.issue_id,
         backend,
-        f"dry run: {letter.issue_id} would go to {n} reader(s) through {backend}{skipped}",
+        f"dry run: {letter.issue_id} would go to {n} reader(s) through {backend}{skipped}"
+        + _waves_line(lst, letter.issue_id, zones, request.sandbox),
         articles,
         readers=n,
         nothing_for=nothing,
+    )
+
+
+def _waves_line(lst: ListConfig, issue_id: str, zones: Counter[str], sandbox: bool) -> str:
+    """A reader-local list's waves, in a word: how many, the first and the last."""
+    day = issue_day(lst.name, issue_id)
+    if not lst.reader_local or sandbox or day is None or not zones:
+        return ""
+    waves = plan(lst, day, zones)
+    return (
+        f", each at their own hour: {len(waves)} wave(s) from {waves[0].at:%Y-%m-%d %H:%M} to "
+        f"{waves[-1].at:%Y-%m-%d %H:%M} UTC (`digest schedule --show` lists them)"
     )
 
 
