@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from filelock import FileLock, Timeout
+
 _TEMP_PREFIX = ".{name}."
 _TEMP_SUFFIX = ".tmp"
 _RANDOM = "[a-z0-9_]{8}"
@@ -134,3 +136,19 @@ def _sync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+@contextmanager
+def only_one(lock_file: Path, busy: Callable[[], BaseException]) -> Iterator[None]:
+    """Hold `lock_file` for the block, or raise `busy()` at once when another process holds
+    it (one scheduler, one poll round per state folder)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_file), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise busy() from None
+    try:
+        yield
+    finally:
+        lock.release()

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from ..config import Config, load_config
 from ..config.values import did_you_mean
 from ..errors import DigestError
 from ..sources import Progress as ProgressCallback
-from ..text import parse_since
+from ..text import parse_iso, parse_since
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -218,3 +219,41 @@ def source_progress(label: str, enabled: bool) -> Iterator[ProgressCallback | No
             bar.update(task, completed=done, total=total, last=name)
 
         yield update
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def service_logging(log_file: Path | None) -> None:
+    """Run lines (start, end, missed) are shown by default here: a service is watched by its
+    log. `-v` (before or after the command, as everywhere) adds the story of the stages, `-vv`
+    debug; `-q` leaves only errors; `--log-file` also appends to a file."""
+    verbose, quiet = verbosity(click.get_current_context())  # the root level is set by them
+    if not quiet:
+        logging.getLogger("digest.schedule").setLevel(logging.INFO)
+    debug = verbose > 1 and not quiet
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if debug else logging.WARNING)
+    root = logging.getLogger()
+    if log_file is not None:
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler.addFilter(ChattyFilter(verbose))
+        root.addHandler(handler)
+
+
+def now_option(text: str | None) -> datetime:
+    """The hidden `--now WHEN` of the scheduler's commands (tests, and replaying a day)."""
+    if not text:
+        return datetime.now(UTC)
+    when = parse_iso(text)
+    if when is None:
+        raise click.BadParameter(f"{text!r} is not an ISO date or time", param_hint="--now")
+    return when
+
+
+def log_file_option(f: Any) -> Any:
+    return click.option(
+        "--log-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Also append the log to PATH (with times).",
+    )(f)

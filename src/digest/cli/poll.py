@@ -11,8 +11,16 @@ import click
 
 from ..pipeline import PollBusy, poll_sources
 from ..urls import redact
-from .common import CONTEXT, config_option, get_config, source_progress, when_text
-from .schedule import _log_file_option, _logging, _now
+from .common import (
+    CONTEXT,
+    config_option,
+    get_config,
+    log_file_option,
+    now_option,
+    service_logging,
+    source_progress,
+    when_text,
+)
 
 
 @click.command(context_settings=CONTEXT)
@@ -20,7 +28,7 @@ from .schedule import _log_file_option, _logging, _now
 @click.option("--all", "every_source", is_flag=True, help="Read every polled source, due or not.")
 @click.option("--json", "as_json", is_flag=True, help="Print what each source gave as JSON.")
 @click.option("--now", "now_text", metavar="WHEN", hidden=True, help="Act as if it were WHEN.")
-@_log_file_option
+@log_file_option
 def poll(every_source: bool, as_json: bool, now_text: str | None, log_file: Path | None) -> None:
     """Read each feed that is due, keep its items for the next issue, and exit.
 
@@ -38,8 +46,8 @@ def poll(every_source: bool, as_json: bool, now_text: str | None, log_file: Path
       */10 * * * * cd /srv/briefing && digest poll --log-file digest.log   # crontab
     """
     config = get_config(click.get_current_context())
-    _logging(log_file)
-    now = _now(now_text)
+    service_logging(log_file)
+    now = now_option(now_text)
     try:
         with source_progress("Polling sources", not as_json) as progress:
             result = poll_sources(config, now=now, every_source=every_source, progress=progress)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,45 +15,15 @@ from ..config import Config, ListConfig
 from ..pipeline.waves import zone_census
 from ..schedule import Daemon, RunLog, grace_for, next_runs, run_due, trigger_for
 from ..schedule.daemon import SchedulerBusy, schedule_lock
-from ..text import parse_iso
 from ..waves import plan
-from .common import CONTEXT, ChattyFilter, config_option, get_config, verbosity
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-def _logging(log_file: Path | None) -> None:
-    """Run lines (start, end, missed) are shown by default here: a service is watched by its
-    log. `-v` (before or after the command, as everywhere) adds the story of the stages, `-vv`
-    debug; `-q` leaves only errors; `--log-file` also appends to a file."""
-    verbose, quiet = verbosity(click.get_current_context())  # the root level is set by them
-    if not quiet:
-        logging.getLogger("digest.schedule").setLevel(logging.INFO)
-    debug = verbose > 1 and not quiet
-    logging.getLogger("apscheduler").setLevel(logging.DEBUG if debug else logging.WARNING)
-    root = logging.getLogger()
-    if log_file is not None:
-        handler = logging.FileHandler(log_file, encoding="utf-8")
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        handler.addFilter(ChattyFilter(verbose))
-        root.addHandler(handler)
-
-
-def _now(text: str | None) -> datetime:
-    if not text:
-        return datetime.now(UTC)
-    when = parse_iso(text)
-    if when is None:
-        raise click.BadParameter(f"{text!r} is not an ISO date or time", param_hint="--now")
-    return when
-
-
-def _log_file_option(f: Any) -> Any:
-    return click.option(
-        "--log-file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Also append the log to PATH (with times).",
-    )(f)
+from .common import (
+    CONTEXT,
+    config_option,
+    get_config,
+    log_file_option,
+    now_option,
+    service_logging,
+)
 
 
 @click.command(context_settings=CONTEXT)
@@ -65,7 +35,7 @@ def _log_file_option(f: Any) -> Any:
 )
 @click.option("--json", "as_json", is_flag=True, help="With --show: print them as JSON.")
 @click.option("--now", "now_text", metavar="WHEN", help="With --show: after WHEN (ISO time).")
-@_log_file_option
+@log_file_option
 @click.option(
     "--force",
     is_flag=True,
@@ -97,9 +67,9 @@ def schedule(
     """
     config = get_config(click.get_current_context())
     if show:
-        _show(config, _now(now_text), as_json)
+        _show(config, now_option(now_text), as_json)
         return
-    _logging(log_file)
+    service_logging(log_file)
     Daemon(config, force=force).run()
 
 
@@ -168,7 +138,7 @@ def _zones(lst: ListConfig) -> dict[str, int]:
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print what was sent as JSON.")
 @click.option("--now", "now_text", metavar="WHEN", hidden=True, help="Act as if it were WHEN.")
-@_log_file_option
+@log_file_option
 @click.option(
     "--force", is_flag=True, help="Send what is due even for a list paused for complaints."
 )
@@ -189,10 +159,10 @@ def run_due_command(
       digest run-due --force            # send what is due, paused for complaints or not
     """
     config = get_config(click.get_current_context())
-    _logging(log_file)
+    service_logging(log_file)
     for lst in config.lists.values():
         trigger_for(lst)
-    now = _now(now_text)
+    now = now_option(now_text)
     try:
         with schedule_lock(config.state_dir):
             reports = run_due(config, now, force=force)

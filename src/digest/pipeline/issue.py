@@ -94,14 +94,9 @@ async def _gather(
         async with Fetcher(limits) as fetcher:
             t0 = time.perf_counter()
             categories = category_topics(config.topics)
-            reading = Reading(
-                fetcher,
-                state.feeds,
-                state.health,
-                now,
-                categories,
-                polled=state.polled,
-                poll_times=state.poll_times,
+            reading = replace(
+                kept_reading(state, fetcher, now),
+                categories=categories,
                 seen_by="issue",
                 polled_since=_polled_since(state, lst, now, since),
             )
@@ -251,6 +246,14 @@ def _sent_times(state: State, list_name: str) -> tuple[datetime, ...]:
     return tuple(sorted(db.read_time(r[0], "issues", "sent_at") for r in rows))
 
 
+def kept_reading(state: State, fetcher: Fetcher, now: datetime) -> Reading:
+    """A reading of sources whose answers the state keeps: the feed cache, each source's
+    health and what polls saw (a poll round's; an issue's and a check's add their parts)."""
+    return Reading(
+        fetcher, state.feeds, state.health, now, polled=state.polled, poll_times=state.poll_times
+    )
+
+
 def check_sources(
     config: Config,
     *,
@@ -267,15 +270,7 @@ def check_sources(
         with open_state(config.state_dir) as state:
             before = state.health.all()
             async with Fetcher(limits) as fetcher:
-                reading = Reading(
-                    fetcher,
-                    state.feeds,
-                    state.health,
-                    when,
-                    polled=state.polled,
-                    poll_times=state.poll_times,
-                    ask_anyway=True,
-                )
+                reading = replace(kept_reading(state, fetcher, when), ask_anyway=True)
                 reads = await read_sources(config.sources, reading, progress)
         for r in reads:  # the table lists the problems: here only the story (-v)
             report(r, before.get(r.source.location), problems=False)

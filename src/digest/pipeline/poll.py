@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from ..config import Config, SourceConfig
 from ..errors import DigestError
-from ..sources import Fetcher, FetchLimits, Progress, Reading, read_sources
+from ..fsutil import only_one
+from ..sources import Fetcher, FetchLimits, Progress, read_sources
 from ..sources.health import report
 from ..state import State, open_state
+from .issue import kept_reading
 
 __all__ = [
     "POLL_LOCK",
@@ -75,22 +74,15 @@ class PollReport:
         }
 
 
-@contextmanager
-def poll_lock(state_dir: Path) -> Iterator[None]:
+def poll_lock(state_dir: Path) -> AbstractContextManager[None]:
     """One poll round per state folder at a time; a second is refused at once."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(state_dir / POLL_LOCK), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise PollBusy(
+    return only_one(
+        state_dir / POLL_LOCK,
+        lambda: PollBusy(
             f"another poll round is under way on {state_dir}",
             "It reads what is due; this one skips its turn.",
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
+        ),
+    )
 
 
 def due_sources(
@@ -140,15 +132,7 @@ async def _round(
             before = state.health.all()
             known = _known(state, due)
             async with Fetcher(limits) as fetcher:
-                reading = Reading(
-                    fetcher,
-                    state.feeds,
-                    state.health,
-                    now,
-                    polled=state.polled,
-                    poll_times=state.poll_times,
-                )
-                reads = await read_sources(due, reading, progress)
+                reads = await read_sources(due, kept_reading(state, fetcher, now), progress)
             for r in reads:
                 # First sightings now, so an undated item counts as published when polled.
                 state.items.note(((i.article.id, i.canonical) for i in r.items), now)

@@ -50,9 +50,11 @@ def zone_census(lst: ListConfig) -> Counter[str]:
     return Counter(census)
 
 
-def issue_day(list_name: str, issue_id: str) -> date | None:
-    """The day of `<list>-YYYY-MM-DD` (with `-sandbox` or `-2` after it too)."""
-    m = re.match(rf"^{re.escape(list_name)}-(\d{{4}}-\d{{2}}-\d{{2}})(?:-|$)", issue_id)
+def issue_day(list_name: str, issue_id: str, *, exact: bool = False) -> date | None:
+    """The day of `<list>-YYYY-MM-DD` (with `-sandbox` or `-2` after it too; `exact`: None
+    for those, as the scheduler's days are only the day's own issues)."""
+    end = "$" if exact else "(?:-|$)"
+    m = re.match(rf"^{re.escape(list_name)}-(\d{{4}}-\d{{2}}-\d{{2}}){end}", issue_id)
     if not m:
         return None
     try:

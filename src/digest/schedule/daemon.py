@@ -16,8 +16,8 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -25,10 +25,10 @@ from types import FrameType
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from filelock import FileLock, Timeout
 
 from ..config import Config, ListConfig
 from ..errors import DigestError
+from ..fsutil import only_one
 from ..list_health import pause_for
 from ..pipeline.health import last_issue_health
 from ..pipeline.poll import PollBusy, poll_sources
@@ -55,22 +55,15 @@ class SchedulerBusy(DigestError):
     """Another scheduler holds the folder's schedule lock."""
 
 
-@contextmanager
-def schedule_lock(state_dir: Path) -> Iterator[None]:
+def schedule_lock(state_dir: Path) -> AbstractContextManager[None]:
     """One scheduler (daemon or run-due) per state folder; a second one is refused at once."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(state_dir / SCHEDULE_LOCK), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise SchedulerBusy(
+    return only_one(
+        state_dir / SCHEDULE_LOCK,
+        lambda: SchedulerBusy(
             f"another `digest schedule` (or `run-due`) is running on {state_dir}",
             "One scheduler per newsletter folder: stop the other one first.",
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
+        ),
+    )
 
 
 def _utcnow() -> datetime:

@@ -6,7 +6,6 @@ read from the send ledger: a day whose issue is in the ledger is never sent agai
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -19,7 +18,7 @@ from ..errors import DigestError, ListPaused
 from ..list_health import Pause
 from ..pipeline import SendReport, SendRequest, send_issue
 from ..pipeline.health import pause_before
-from ..pipeline.waves import zone_census
+from ..pipeline.waves import issue_day, zone_census
 from ..state import open_state
 from ..state.sends import Waiting
 from .due import Occurrence, due, grace_for, hours_text, missed
@@ -28,8 +27,6 @@ from .runs import LastRun, Outcome, RunLog
 __all__ = ["Stopped", "run_due", "run_list"]
 
 log = logging.getLogger(__name__)
-
-_DAY_ID = re.compile(r"^(?P<list>.+)-(?P<day>\d{4}-\d{2}-\d{2})$")
 
 
 class Stopped(BaseException):
@@ -56,13 +53,7 @@ def ledger_of(config: Config, lst: ListConfig) -> Ledger:
 
 def _issue_day(lst: ListConfig, issue_id: str) -> date | None:
     """The scheduled day of `<list>-YYYY-MM-DD`; None for `-2`, `-sandbox` and the like."""
-    m = _DAY_ID.match(issue_id)
-    if not m or m["list"] != lst.name:
-        return None
-    try:
-        return date.fromisoformat(m["day"])
-    except ValueError:
-        return None
+    return issue_day(lst.name, issue_id, exact=True)
 
 
 def run_due(

@@ -221,17 +221,7 @@ CREATE TABLE IF NOT EXISTS poll_times (
     read_at TEXT NOT NULL,
     hint_seconds INTEGER
 );
-CREATE TABLE IF NOT EXISTS source_places (
-    location TEXT PRIMARY KEY,
-    moved_to TEXT,
-    moved_at TEXT,
-    gone_at TEXT,
-    feed_url TEXT,
-    failures INTEGER NOT NULL DEFAULT 0,
-    failing_since TEXT,
-    next_try TEXT
-);
-"""
+""" + _SCHEMA_V8.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS")
 
 MIGRATIONS = {
     1: _SCHEMA_V1,
